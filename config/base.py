@@ -1,0 +1,19 @@
+"""Shared pieces of the config models: strict, frozen, hashable."""
+
+from __future__ import annotations
+
+import hashlib
+
+import orjson
+from pydantic import BaseModel, ConfigDict
+
+
+class Section(BaseModel):
+    """A config section: unknown keys are errors (typos must not pass silently)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def config_hash(self) -> str:
+        """A short digest that alerts carry, so every decision names the config it ran under."""
+        data = orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(data).hexdigest()[:12]

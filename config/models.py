@@ -1,0 +1,116 @@
+"""Top-level settings: deployment (Kafka, pipeline) and every detector threshold.
+
+Thresholds live once, as the defaults of these models; ``config/default.yaml``
+is their readable rendering (``gridwatch config dump``), checked by a test to
+match. A YAML file overrides any part; ``GRIDWATCH_`` environment variables
+(nested with ``__``, e.g. ``GRIDWATCH_KAFKA__BOOTSTRAP_SERVERS``) override the
+file, which is how deployments set brokers and topics.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from config.base import Section
+from config.sensor import SensorThresholdConfig
+
+DEFAULT_YAML = Path(__file__).with_name("default.yaml")
+
+
+class Topics(Section):
+    access: str = "gw.access"
+    iot: str = "gw.iot"
+    reports: str = "gw.reports"
+    registry: str = "gw.registry"
+    alerts: str = "gw.alerts"
+    deadletter: str = "gw.deadletter"
+    work: str = Field(default="gw.work", description="internal: events repartitioned by grid")
+
+    def for_stream(self, stream: str) -> str:
+        return {"access": self.access, "iot": self.iot, "report": self.reports}[stream]
+
+
+class KafkaSettings(Section):
+    """Where the brokers are; unset ``bootstrap_servers`` means the embedded broker."""
+
+    bootstrap_servers: str | None = None
+    partitions: int = Field(default=4, ge=1, description="partitions of input and work topics")
+    replication_factor: int = Field(default=1, ge=1)
+    group_id: str = "gridwatch"
+    topics: Topics = Field(default_factory=Topics)
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+
+class PipelineSettings(Section):
+    """Event-time handling shared by the live worker and replay."""
+
+    allowed_lateness_s: float = Field(default=300.0, ge=0,
+                                      description="how far out of order events may arrive")
+    idle_advance_s: float = Field(default=2.0, gt=0, description="wall seconds of silence "
+                                  "after which a partition's watermark follows the wall clock")
+    timezone: str = Field(default="+08:00", pattern=r"^[+-]\d{2}:\d{2}$")
+    language: Literal["zh-CN", "en"] = "zh-CN"
+    dedup_capacity: int = Field(default=200_000, ge=0,
+                                description="recent event ids remembered per partition")
+
+
+class DetectorSettings(Section):
+    """One section per detector family."""
+
+    sensor_threshold: SensorThresholdConfig = Field(default_factory=SensorThresholdConfig)
+
+
+class Settings(BaseSettings):
+    """Everything a worker or a replay needs to know."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDWATCH_", env_nested_delimiter="__",
+                                      extra="forbid", frozen=True)
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    detectors: DetectorSettings = Field(default_factory=DetectorSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the YAML file: deployments set brokers without editing it.
+        return (env_settings, init_settings)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a config file; an empty file is an empty override."""
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: top level must be a mapping, got {type(data).__name__}")
+    return data
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Defaults, overridden by ``path`` (if given), overridden by the environment."""
+    data = read_yaml(path) if path else {}
+    return Settings(**data)
+
+
+def dump_yaml(settings: Settings) -> str:
+    """Render settings as the readable YAML shipped as ``config/default.yaml``."""
+    header = ("# gridwatch default configuration, rendered from the config models by\n"
+              "# `gridwatch config dump`. Copy what you want to change into your own\n"
+              "# file and pass it with --config; unset keys keep these defaults.\n")
+    body = yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False,
+                          allow_unicode=True)
+    return header + body

@@ -1,0 +1,149 @@
+"""The ``gridwatch`` command: run, worker, replay, simulate, evaluate, schema, config."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+from pydantic import ValidationError
+
+from config.models import dump_yaml, load_settings
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from gridwatch.contract import json_schemas
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, schema in json_schemas().items():
+        (out / f"{name}.schema.json").write_bytes(orjson.dumps(schema, option=orjson.OPT_INDENT_2))
+    print(f"wrote {len(json_schemas())} JSON Schemas to {out}")
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from gridwatch.registry import Registry
+    from gridwatch.replay import deadletter_path, replay
+
+    settings = load_settings(args.config)
+    registry = Registry.from_dir(args.registry)
+    out = Path(args.out)
+    result = replay([Path(f) for f in args.feeds], registry, settings, out)
+    kinds = ", ".join(f"{k}={v}" for k, v in sorted(result.by_kind.items())) or "none"
+    print(f"replayed {result.events} events, {result.bad_lines} bad lines "
+          f"(→ {deadletter_path(out)}), {result.alerts} alert updates ({kinds}) → {out}")
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from gridwatch.simulate import simulate
+
+    summary = simulate(Path(args.out), persons=args.persons, days=args.days, seed=args.seed)
+    print(summary)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from gridwatch.evaluate import format_table, load_jsonl, score
+
+    print(format_table(score(load_jsonl(Path(args.alerts)), load_jsonl(Path(args.truth)))))
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    if args.action == "dump":
+        print(dump_yaml(load_settings(args.file)), end="")
+        return 0
+    try:
+        load_settings(args.file)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            path = ".".join(str(x) for x in err["loc"])
+            print(f"{args.file}: {path}: {err['msg']} (got {err.get('input')!r})")
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"{args.file}: {exc}")
+        return 1
+    print(f"{args.file}: ok")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from gridwatch.runner import run_command
+
+    return run_command(args)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from streams.worker import worker_command
+
+    return worker_command(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gridwatch", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+    def add(name: str, fn: Callable[[argparse.Namespace], int],
+            help_: str) -> argparse.ArgumentParser:
+        commands[name] = fn
+        return sub.add_parser(name, help=help_)
+
+    r = add("run", _run, "embedded broker + worker + simulated city, alerts live")
+    r.add_argument("--config")
+    r.add_argument("--registry", help="registry CSV directory (default: a simulated city)")
+    r.add_argument("--bootstrap", help="Kafka bootstrap servers (default: embedded broker)")
+    r.add_argument("--persons", type=int, default=300)
+    r.add_argument("--days", type=int, default=14)
+    r.add_argument("--speed", type=float, default=3600.0, help="event seconds per wall second")
+    r.add_argument("--seed", type=int, default=1)
+    r.add_argument("--no-simulate", action="store_true", help="do not publish a simulated city")
+    r.add_argument("--duration", type=float, help="stop after this many wall seconds")
+    r.add_argument("--workdir", type=Path, default=Path("out/run"))
+
+    w = add("worker", _worker, "the Faust worker alone (for deployments)")
+    w.add_argument("--config")
+    w.add_argument("--registry")
+    w.add_argument("--bootstrap")
+
+    rp = add("replay", _replay, "run the detectors over recorded feeds")
+    rp.add_argument("feeds", nargs="+")
+    rp.add_argument("--registry", required=True)
+    rp.add_argument("--out", required=True)
+    rp.add_argument("--config")
+
+    s = add("simulate", _simulate, "generate a simulated city: registry, feed, ground truth")
+    s.add_argument("--out", required=True)
+    s.add_argument("--persons", type=int, default=2000)
+    s.add_argument("--days", type=int, default=7)
+    s.add_argument("--seed", type=int, default=1)
+
+    e = add("evaluate", _evaluate, "recall, precision and delay of alerts against truth")
+    e.add_argument("alerts")
+    e.add_argument("--truth", required=True)
+
+    sc = add("schema", _schema, "write the contract's JSON Schemas")
+    sc.add_argument("--out", default="schemas")
+
+    c = add("config", _config, "check a config file or print the defaults")
+    c.add_argument("action", choices=["check", "dump"])
+    c.add_argument("file", nargs="?")
+
+    p.set_defaults(_commands=commands)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "config" and args.action == "check" and not args.file:
+        parser.error("config check needs a FILE")
+    return args._commands[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

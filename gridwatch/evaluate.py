@@ -1,0 +1,112 @@
+"""Score alerts against a ground-truth file: recall, precision and delay per kind.
+
+An incident is detected when an episode of the same kind about the same
+subject starts inside the incident's window (from ``start`` minus a small
+slack — baselines may notice the first minutes — to ``end`` plus a grace
+period). Grouped findings (a whole building offline, a crowd at a gate of a
+grid) also match by grid. Precision counts episodes, not updates: an episode
+that matches no incident is a false alarm.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+GROUP_SUBJECTS = ("grid", "building", "gate")
+SLACK_BEFORE_S = 3600.0
+GRACE_AFTER_S = 6 * 3600.0
+
+
+@dataclass
+class KindScore:
+    incidents: int = 0
+    detected: int = 0
+    episodes: int = 0
+    true_episodes: int = 0
+    delays_s: list[float] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float | None:
+        return self.detected / self.incidents if self.incidents else None
+
+    @property
+    def precision(self) -> float | None:
+        return self.true_episodes / self.episodes if self.episodes else None
+
+    @property
+    def median_delay_h(self) -> float | None:
+        return statistics.median(self.delays_s) / 3600 if self.delays_s else None
+
+
+def _ts(value: str | None) -> float | None:
+    return datetime.fromisoformat(value).timestamp() if value else None
+
+
+def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open("rb") as fh:
+        return [orjson.loads(line) for line in fh if line.strip()]
+
+
+def first_updates(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first update of every episode (its opening), in file order."""
+    seen: dict[str, dict[str, Any]] = {}
+    for alert in alerts:
+        if alert["status"] == "firing" and alert["alert_id"] not in seen:
+            seen[alert["alert_id"]] = alert
+    return list(seen.values())
+
+
+def _matches(episode: dict[str, Any], inc: dict[str, Any]) -> bool:
+    if episode["kind"] != inc["kind"]:
+        return False
+    same = episode["subject"]["id"] == inc["subject_id"]
+    members = inc.get("detail", {}).get("members", [])
+    grouped = inc["subject_type"] in GROUP_SUBJECTS and (
+        episode["grid"]["grid_id"] == inc.get("grid_id") or episode["subject"]["id"] in members)
+    if not (same or grouped or episode["subject"]["id"] in members):
+        return False
+    t = _ts(episode["ts"]) or 0.0
+    start = _ts(inc["start"]) or 0.0
+    end = _ts(inc.get("end"))
+    return start - SLACK_BEFORE_S <= t <= (end if end is not None else float("inf")) + GRACE_AFTER_S
+
+
+def score(alerts: list[dict[str, Any]], truth: list[dict[str, Any]]) -> dict[str, KindScore]:
+    """Per-kind scores; kinds present in either file appear."""
+    episodes = first_updates(alerts)
+    scores: dict[str, KindScore] = {}
+    for inc in truth:
+        scores.setdefault(inc["kind"], KindScore()).incidents += 1
+    matched: set[str] = set()
+    for inc in truth:
+        hits = [e for e in episodes if _matches(e, inc)]
+        if hits:
+            s = scores[inc["kind"]]
+            s.detected += 1
+            first = min(_ts(e["ts"]) or 0.0 for e in hits)
+            s.delays_s.append(max(0.0, first - (_ts(inc["start"]) or 0.0)))
+            matched.update(e["alert_id"] for e in hits)
+    for e in episodes:
+        s = scores.setdefault(e["kind"], KindScore())
+        s.episodes += 1
+        s.true_episodes += e["alert_id"] in matched
+    return scores
+
+
+def format_table(scores: dict[str, KindScore]) -> str:
+    """A plain-text table for the terminal and the docs."""
+    def f(x: float | None, pattern: str = "{:.2f}") -> str:
+        return "-" if x is None else pattern.format(x)
+    lines = [f"{'kind':<18}{'incidents':>10}{'detected':>10}{'episodes':>10}"
+             f"{'recall':>8}{'precision':>10}{'median delay h':>16}"]
+    for kind in sorted(scores):
+        s = scores[kind]
+        lines.append(f"{kind:<18}{s.incidents:>10}{s.detected:>10}{s.episodes:>10}"
+                     f"{f(s.recall):>8}{f(s.precision):>10}{f(s.median_delay_h):>16}")
+    return "\n".join(lines)

@@ -1,0 +1,64 @@
+"""Settings: defaults, YAML overrides, environment overrides, errors naming the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from config.models import DEFAULT_YAML, dump_yaml, load_settings
+from gridwatch.cli import main
+
+
+def test_shipped_default_yaml_is_the_rendering_of_the_models() -> None:
+    assert DEFAULT_YAML.read_text(encoding="utf-8") == dump_yaml(load_settings())
+
+
+def test_shipped_default_yaml_loads_to_the_defaults() -> None:
+    assert load_settings(DEFAULT_YAML) == load_settings()
+
+
+def test_yaml_overrides_only_what_it_names(tmp_path: Path) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text("pipeline:\n  allowed_lateness_s: 60\nkafka:\n  partitions: 8\n")
+    s = load_settings(f)
+    assert s.pipeline.allowed_lateness_s == 60 and s.kafka.partitions == 8
+    assert s.pipeline.timezone == "+08:00" and s.kafka.topics.alerts == "gw.alerts"
+
+
+def test_environment_beats_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text("kafka:\n  bootstrap_servers: file:9092\n  partitions: 8\n")
+    monkeypatch.setenv("GRIDWATCH_KAFKA__BOOTSTRAP_SERVERS", "env:9092")
+    s = load_settings(f)
+    assert s.kafka.bootstrap_servers == "env:9092" and s.kafka.partitions == 8
+
+
+def test_typos_and_bad_values_are_refused(tmp_path: Path) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text("pipeline:\n  alowed_lateness_s: 60\n")
+    with pytest.raises(ValidationError, match="alowed_lateness_s"):
+        load_settings(f)
+    f.write_text("detectors:\n  sensor_threshold:\n    rules:\n"
+                 "      - {metric: gas, limit: 20, clear: 30}\n")
+    with pytest.raises(ValidationError, match=r"clear must be at or below limit \(20.0\)"):
+        load_settings(f)
+
+
+def test_config_check_command_prints_path_and_value(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text("kafka:\n  partitions: 0\n")
+    assert main(["config", "check", str(f)]) == 1
+    out = capsys.readouterr().out
+    assert "kafka.partitions: Input should be greater than or equal to 1 (got 0)" in out
+    f.write_text("pipeline:\n  language: en\n")
+    assert main(["config", "check", str(f)]) == 0
+
+
+def test_config_hash_changes_with_a_threshold(tmp_path: Path) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text("detectors:\n  sensor_threshold:\n    rules:\n      - {metric: gas, limit: 30}\n")
+    assert (load_settings(f).detectors.sensor_threshold.config_hash()
+            != load_settings().detectors.sensor_threshold.config_hash())
