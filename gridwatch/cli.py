@@ -35,6 +35,41 @@ def _replay(args: argparse.Namespace) -> int:
     kinds = ", ".join(f"{k}={v}" for k, v in sorted(result.by_kind.items())) or "none"
     print(f"replayed {result.events} events, {result.bad_lines} bad lines "
           f"(→ {deadletter_path(out)}), {result.alerts} alert updates ({kinds}) → {out}")
+    if args.report:
+        _backtest_report(args, out, result.events, result.bad_lines)
+    return 0
+
+
+def _backtest_report(args: argparse.Namespace, out: Path, events: int, bad: int) -> None:
+    from gridwatch.evaluate import load_jsonl, score
+    from gridwatch.report import write_report
+
+    alerts = load_jsonl(out)
+    scores = score(alerts, load_jsonl(Path(args.truth))) if args.truth else None
+    facts = {"feeds": " ".join(args.feeds), "config": args.config or "defaults",
+             "events": events, "bad lines": bad}
+    path = write_report(Path(args.report), alerts, "gridwatch backtest", scores, facts)
+    print(f"report → {path}")
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from gridwatch.tune import ParamError, choose, parse_param, sweep, write_sweep_report
+
+    try:
+        path, values = parse_param(args.param)
+        points = sweep([Path(f) for f in args.feeds], Path(args.registry), path, values,
+                       Path(args.out), args.config, Path(args.truth) if args.truth else None,
+                       args.kind or "", args.workers)
+    except ParamError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    best = choose(points, args.budget)
+    for p in points:
+        recall = "-" if p.recall is None else f"{p.recall:.2f}"
+        print(f"{path}={p.value}: {p.episodes_per_day:.2f} episodes/day, recall {recall}")
+    report = write_sweep_report(Path(args.out), path, points, best, args.budget)
+    print(f"chosen: {path}={best.value}" if best else "no value meets the budget")
+    print(f"report → {report}")
     return 0
 
 
@@ -115,6 +150,20 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--registry", required=True)
     rp.add_argument("--out", required=True)
     rp.add_argument("--config")
+    rp.add_argument("--report", help="write an HTML backtest report into this directory")
+    rp.add_argument("--truth", help="ground-truth JSONL: adds recall/precision/delay")
+
+    t = add("tune", _tune, "sweep one threshold: replay per value, report curves")
+    t.add_argument("feeds", nargs="+")
+    t.add_argument("--registry", required=True)
+    t.add_argument("--param", required=True, help="PATH=V1,V2,… e.g. "
+                   "sensor_threshold.rules.1.limit=10,20,40")
+    t.add_argument("--out", required=True, help="directory for per-value alerts and report")
+    t.add_argument("--config")
+    t.add_argument("--truth")
+    t.add_argument("--kind", help="alert kind whose volume and recall are plotted")
+    t.add_argument("--budget", type=float, help="target episodes per day")
+    t.add_argument("--workers", type=int, help="parallel replays (default: one per core)")
 
     s = add("simulate", _simulate, "generate a simulated city: registry, feed, ground truth")
     s.add_argument("--out", required=True)

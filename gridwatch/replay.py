@@ -21,6 +21,7 @@ import orjson
 from config.models import Settings
 from gridwatch.contract import dead_letter, parse_item
 from gridwatch.events import Event
+from gridwatch.progress import Progress
 from gridwatch.registry import Registry
 from streams.engine import Engine
 
@@ -34,6 +35,13 @@ class ReplayResult:
     bad_lines: int = 0
     alerts: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    first_t: float = float("inf")
+    last_t: float = float("-inf")
+
+    @property
+    def days(self) -> float:
+        """Event-time span of the feed, for rates such as alerts per day."""
+        return max(self.last_t - self.first_t, 0.0) / 86400 if self.events else 0.0
 
 
 def deadletter_path(out: Path) -> Path:
@@ -55,11 +63,14 @@ def parse_line(line: bytes) -> Event:
     return parse_item(stream, obj)
 
 
-def read_feed(path: Path, dead: IO[bytes], result: ReplayResult) -> Iterator[Event]:
+def read_feed(path: Path, dead: IO[bytes], result: ReplayResult,
+              progress: Progress | None = None) -> Iterator[Event]:
     """Yield the good events of one file; bad lines go to the dead-letter file."""
     received = datetime.now(UTC)
     with path.open("rb") as fh:
         for raw in fh:
+            if progress is not None:
+                progress.update(len(raw))
             line = raw.strip()
             if not line:
                 continue
@@ -80,23 +91,33 @@ def _stream_of(line: bytes) -> str:
         return "unknown"
 
 
-def replay(feeds: list[Path], registry: Registry, settings: Settings, out: Path) -> ReplayResult:
-    """Run the detectors over ``feeds`` and write every alert update to ``out``."""
+def replay(feeds: list[Path], registry: Registry, settings: Settings, out: Path,
+           show_progress: bool | None = None) -> ReplayResult:
+    """Run the detectors over ``feeds`` and write every alert update to ``out``.
+
+    ``show_progress`` draws a progress line on stderr (default: when it is a terminal).
+    """
     result = ReplayResult()
     engine = Engine(settings, registry)
     out.parent.mkdir(parents=True, exist_ok=True)
+    progress = Progress(sum(p.stat().st_size for p in feeds), "replay",
+                        enabled=show_progress)
     with out.open("wb") as sink, deadletter_path(out).open("wb") as dead:
-        streams = [read_feed(p, dead, result) for p in feeds]
+        streams = [read_feed(p, dead, result, progress) for p in feeds]
         events = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_event_time)
         batch: list[Event] = []
         for event in events:
+            if event.t < result.first_t:
+                result.first_t = event.t
             batch.append(event)
             if len(batch) >= BATCH:
                 _write(engine.process(batch), sink, result)
                 batch.clear()
         _write(engine.process(batch), sink, result)
         _write(engine.finish(), sink, result)
+    progress.close()
     result.events = engine.stats["events"]
+    result.last_t = engine.max_t
     return result
 
 
