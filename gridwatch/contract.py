@@ -15,6 +15,7 @@ import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gridwatch.events import Access, Event, Iot, Report
+from gridwatch.fastparse import fast_item
 
 CONTRACT_VERSION = "1"
 
@@ -227,6 +228,9 @@ def describe(exc: ValidationError) -> str:
 
 def parse_item(stream: str, obj: Any) -> Event:
     """Validate one decoded input object; raises ``ValueError`` with a readable reason."""
+    event = fast_item(stream, obj)
+    if event is not None:
+        return event
     if not isinstance(obj, dict):
         raise ValueError(f"message: expected a JSON object, got {type(obj).__name__}")
     try:

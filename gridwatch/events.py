@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 STREAMS = ("access", "iot", "report")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Access:
     """A pass at a community/building gate or a home's own door."""
 
@@ -30,7 +30,7 @@ class Access:
     stream = "access"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Iot:
     """One sensor reading; ``value`` meaning depends on ``metric``."""
 
@@ -45,7 +45,7 @@ class Iot:
     stream = "iot"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Report:
     """A grid event report (网格事件上报) from a worker, citizen, police or system."""
 
