@@ -24,8 +24,10 @@ from detectors.base import Decision, Detector
 from detectors.catalog import build_detectors
 from gridwatch.events import Event, parse_tz
 from gridwatch.registry import Registry
+from sinks.dispatch import Dispatcher
 from sinks.episodes import EpisodeBook
 from sinks.render import AlertRenderer
+from sinks.silence import SilenceBook
 
 WATERMARK_STEP_S = 1.0
 
@@ -58,7 +60,8 @@ class Engine:
 
     def __init__(self, settings: Settings, registry: Registry,
                  owns: Callable[[str], bool] = _owns_all,
-                 detectors: list[Detector] | None = None) -> None:
+                 detectors: list[Detector] | None = None,
+                 silences: SilenceBook | None = None) -> None:
         self.settings = settings
         self.registry = registry
         self.owns = owns
@@ -70,26 +73,35 @@ class Engine:
         self.seen = RecentIds(settings.pipeline.dedup_capacity)
         self.book = EpisodeBook()
         self.stats: dict[str, int] = {"events": 0, "duplicates": 0, "late": 0, "alerts": 0}
+        tz = parse_tz(settings.pipeline.timezone)
         self.renderer = AlertRenderer(
-            registry, parse_tz(settings.pipeline.timezone), settings.pipeline.language,
+            registry, tz, settings.pipeline.language,
             {d.name: d.config_hash() for d in self.detectors},
             {d.name: d.version for d in self.detectors})
+        # Silences are shared by the engines of one process (read from gw.silences or a
+        # file) and not checkpointed; everything else the dispatcher keeps is.
+        self.dispatch = Dispatcher(settings.alerts, registry, self.book, tz, silences)
 
     # ------------------------------------------------------------ input
     def process(self, events: Iterable[Event]) -> list[dict[str, Any]]:
         """Observe a batch of events in order; returns the alert updates they caused."""
         out: list[dict[str, Any]] = []
+        # The hot loop: attribute lookups hoisted, _emit only when there is something.
+        fresh, owns, stats = self.seen.add, self.owns, self.stats
+        everything = owns is _owns_all
         for event in events:
-            if not self.seen.add(event.event_id):
-                self.stats["duplicates"] += 1
+            if not fresh(event.event_id):
+                stats["duplicates"] += 1
                 continue
-            self.stats["events"] += 1
+            stats["events"] += 1
             if event.t < self.watermark:
-                self.stats["late"] += 1
+                stats["late"] += 1
             for det in self.detectors:
                 key = det.shard_key(event)
-                if key is not None and self.owns(key):
-                    self._emit(det.observe(event), out)
+                if key is not None and (everything or owns(key)):
+                    decisions = det.observe(event)
+                    if decisions:
+                        self._emit(decisions, out)
             if event.t > self.max_t:
                 self.max_t = event.t
                 if self.max_t - self.lateness - self.watermark >= WATERMARK_STEP_S:
@@ -103,7 +115,12 @@ class Engine:
         self.watermark = watermark
         out: list[dict[str, Any]] = []
         for det in self.detectors:
-            self._emit(det.advance(watermark), out)
+            decisions = det.advance(watermark)
+            if decisions:
+                self._emit(decisions, out)
+        sent = len(out)
+        self.dispatch.advance(watermark, out)  # repeats, and updates whose silence ended
+        self.stats["alerts"] += len(out) - sent
         return out
 
     def finish(self) -> list[dict[str, Any]]:
@@ -111,17 +128,47 @@ class Engine:
         return self.advance(self.max_t)
 
     def _emit(self, decisions: list[Decision], out: list[dict[str, Any]]) -> None:
+        """Decisions → episode updates → sent to ``out``, or muted (see :meth:`take_muted`)."""
+        sent = len(out)
         for decision in decisions:
             update = self.book.apply(decision)
             if update is not None:
-                out.append(self.renderer.render(update))
-                self.stats["alerts"] += 1
+                self.dispatch.offer(self.renderer.render(update), decision.t, out)
+        self.stats["alerts"] += len(out) - sent
+
+    def take_muted(self) -> list[dict[str, Any]]:
+        """Updates muted by a silence or inhibition since the last call, each with a
+        ``muted`` field saying why: for ``gw.alerts.muted`` (live) or a file (replay).
+        They are never put on ``gw.alerts``."""
+        return self.dispatch.take_muted()
+
+    # ------------------------------------------------------------ hot reload
+    def reconfigure(self, settings: Settings) -> None:
+        """Swap in new thresholds and alert rules, keeping everything learned.
+
+        Detectors and the dispatcher are rebuilt from ``settings`` and given the
+        old ones' state, so routines, windows and open episodes carry on under
+        the new config and alerts from now on carry its ``config_hash``.
+        Pipeline settings (lateness, time zone, language) need a restart.
+        """
+        fresh = build_detectors(settings.detectors, self.registry)
+        old = {d.name: d for d in self.detectors}
+        for det in fresh:
+            if det.name in old:
+                det.restore(old[det.name].snapshot())
+        dispatch = Dispatcher(settings.alerts, self.registry, self.book,
+                              self.dispatch.tz, self.dispatch.silencer.book)
+        dispatch.restore(self.dispatch.snapshot())
+        dispatch.muted, dispatch.stats = self.dispatch.muted, self.dispatch.stats
+        self.detectors, self.dispatch, self.settings = fresh, dispatch, settings
+        self.renderer.hashes = {d.name: d.config_hash() for d in fresh}
+        self.renderer.versions = {d.name: d.version for d in fresh}
 
     # ------------------------------------------------------------ checkpoint
     def snapshot(self) -> bytes:
         """Everything needed to resume this partition after a restart."""
         state = {"max_t": self.max_t, "watermark": self.watermark, "seen": self.seen.ids,
-                 "book": self.book.open,
+                 "book": self.book.open, "dispatch": self.dispatch.snapshot(),
                  "detectors": {d.name: d.snapshot() for d in self.detectors}}
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -130,6 +177,8 @@ class Engine:
         self.max_t, self.watermark = state["max_t"], state["watermark"]
         self.seen.ids = state["seen"]
         self.book.open = state["book"]
+        if "dispatch" in state:
+            self.dispatch.restore(state["dispatch"])
         for det in self.detectors:
             if det.name in state["detectors"]:
                 det.restore(state["detectors"][det.name])
