@@ -4,6 +4,7 @@ The id is a digest of what the episode *is*, not of when we processed it, so
 reprocessing the same input (replay, a restart, Kafka redelivery) gives the
 same ids; consumers deduplicate on (``alert_id``, ``seq``). Repeats of an
 open episode at the same severity are suppressed: one silence, one episode.
+What happens to an update next (mutes, routes, repeats) is :mod:`sinks.dispatch`.
 """
 
 from __future__ import annotations
@@ -75,3 +76,13 @@ class EpisodeBook:
             ep.last_sent = d.t
             return Update(d, ep.alert_id, ep.seq, d.severity)
         return None
+
+    def bump(self, key: tuple[str, str, str], t: float) -> int | None:
+        """Next ``seq`` of an open episode re-sent without a new decision (a repeat,
+        or its state released from a mute); ``None`` if the episode is closed."""
+        ep = self.open.get(key)
+        if ep is None:
+            return None
+        ep.seq += 1
+        ep.last_sent = t
+        return ep.seq
