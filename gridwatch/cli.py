@@ -1,14 +1,14 @@
-"""The ``gridwatch`` command: run, worker, replay, simulate, evaluate, schema, config."""
+"""The ``gridwatch`` command: run, worker, replay, notify, silence, simulate, evaluate, …"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import orjson
-from pydantic import ValidationError
 
 from config.models import dump_yaml, load_settings
 
@@ -26,15 +26,24 @@ def _schema(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     from gridwatch.registry import Registry
-    from gridwatch.replay import deadletter_path, replay
+    from gridwatch.replay import deadletter_path, muted_path, replay
+    from sinks.silence import SilenceError, load_silences
 
     settings = load_settings(args.config)
     registry = Registry.from_dir(args.registry)
     out = Path(args.out)
-    result = replay([Path(f) for f in args.feeds], registry, settings, out)
+    try:
+        silences = load_silences(args.silences) if args.silences else None
+    except (OSError, SilenceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = replay([Path(f) for f in args.feeds], registry, settings, out,
+                    silences=silences)
     kinds = ", ".join(f"{k}={v}" for k, v in sorted(result.by_kind.items())) or "none"
     print(f"replayed {result.events} events, {result.bad_lines} bad lines "
           f"(→ {deadletter_path(out)}), {result.alerts} alert updates ({kinds}) → {out}")
+    if result.muted:
+        print(f"{result.muted} updates muted by silences or inhibition → {muted_path(out)}")
     if args.report:
         _backtest_report(args, out, result.events, result.bad_lines)
     return 0
@@ -76,9 +85,43 @@ def _tune(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     from gridwatch.simulate import simulate
 
-    summary = simulate(Path(args.out), persons=args.persons, days=args.days, seed=args.seed)
+    start = datetime.fromisoformat(args.start) if args.start else None
+    extra = {"start": start} if start is not None else {}
+    summary = simulate(Path(args.out), persons=args.persons, days=args.days, seed=args.seed,
+                       incident_rate=args.incident_rate, max_disorder_s=args.max_disorder_s,
+                       **extra)
     print(summary)
+    if args.publish:
+        return _publish_city(Path(args.out), args)
     return 0
+
+
+def _publish_city(city: Path, args: argparse.Namespace) -> int:
+    from gridwatch.broker import ensure_topics
+    from gridwatch.runner import StopFlag, publish_city
+    from streams.worker import worker_settings
+
+    settings = worker_settings(args.config, args.bootstrap)
+    if not settings.kafka.bootstrap_servers:
+        print("error: publishing needs Kafka: --bootstrap or "
+              "GRIDWATCH_KAFKA__BOOTSTRAP_SERVERS", file=sys.stderr)
+        return 2
+    stop = StopFlag()
+    stop.install()
+    ensure_topics(settings)
+    return publish_city(city, settings, args.speed, stop)
+
+
+def _publish(args: argparse.Namespace) -> int:
+    return _publish_city(Path(args.city), args)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from gridwatch.runner import main as runner_main
+
+    argv = ["watch"] + (["--config", args.config] if args.config else []) + (
+        ["--bootstrap", args.bootstrap] if args.bootstrap else [])
+    return runner_main(argv)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -92,15 +135,15 @@ def _config(args: argparse.Namespace) -> int:
     if args.action == "dump":
         print(dump_yaml(load_settings(args.file)), end="")
         return 0
-    try:
-        load_settings(args.file)
-    except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            path = ".".join(str(x) for x in err["loc"])
-            print(f"{args.file}: {path}: {err['msg']} (got {err.get('input')!r})")
-        return 1
-    except (OSError, ValueError) as exc:
-        print(f"{args.file}: {exc}")
+    from config.check import check_file
+
+    if not args.file:
+        print("error: config check needs a FILE", file=sys.stderr)
+        return 2
+    settings, errors = check_file(args.file)
+    for line in errors:
+        print(f"{args.file}: {line}")
+    if settings is None:
         return 1
     print(f"{args.file}: ok")
     return 0
@@ -110,6 +153,18 @@ def _run(args: argparse.Namespace) -> int:
     from gridwatch.runner import run_command
 
     return run_command(args)
+
+
+def _notify(args: argparse.Namespace) -> int:
+    from sinks.notify.runner import notify_command
+
+    return notify_command(args)
+
+
+def _silence(args: argparse.Namespace) -> int:
+    from sinks.silence_store import silence_command
+
+    return silence_command(args)
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -134,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--bootstrap", help="Kafka bootstrap servers (default: embedded broker)")
     r.add_argument("--persons", type=int, default=300)
     r.add_argument("--days", type=int, default=14)
-    r.add_argument("--speed", type=float, default=3600.0, help="event seconds per wall second")
+    r.add_argument("--speed", type=float, default=7200.0, help="event seconds per wall second")
     r.add_argument("--seed", type=int, default=1)
     r.add_argument("--no-simulate", action="store_true", help="do not publish a simulated city")
     r.add_argument("--duration", type=float, help="stop after this many wall seconds")
@@ -152,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--config")
     rp.add_argument("--report", help="write an HTML backtest report into this directory")
     rp.add_argument("--truth", help="ground-truth JSONL: adds recall/precision/delay")
+    rp.add_argument("--silences", help="silences JSONL (`gridwatch silence list --all --json`)"
+                    ": mute as live does")
 
     t = add("tune", _tune, "sweep one threshold: replay per value, report curves")
     t.add_argument("feeds", nargs="+")
@@ -165,15 +222,43 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--budget", type=float, help="target episodes per day")
     t.add_argument("--workers", type=int, help="parallel replays (default: one per core)")
 
+    from sinks.notify.runner import add_arguments as notify_arguments
+    from sinks.silence_store import add_arguments as silence_arguments
+
+    notify_arguments(add("notify", _notify, "deliver gw.alerts to webhooks and files "
+                         "(retries, dead letter)"))
+    silence_arguments(add("silence", _silence, "add, list or expire silences (gw.silences)"))
+
     s = add("simulate", _simulate, "generate a simulated city: registry, feed, ground truth")
     s.add_argument("--out", required=True)
     s.add_argument("--persons", type=int, default=2000)
     s.add_argument("--days", type=int, default=7)
     s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--start", help="first simulated day, ISO date with offset "
+                   "(default 2026-11-01T00:00+08:00)")
+    s.add_argument("--incident-rate", type=float, default=1.0,
+                   help="scale the number of injected incidents")
+    s.add_argument("--max-disorder-s", type=float, default=0.0,
+                   help="shuffle events by up to this many seconds (late arrivals)")
+    s.add_argument("--publish", action="store_true",
+                   help="then publish the registry and feed to Kafka at --speed")
+    pb = add("publish", _publish, "publish a simulated city's registry and feed to Kafka")
+    pb.add_argument("city", help="a directory written by `gridwatch simulate`")
+    w = add("watch", _watch, "print alert updates from gw.alerts as they arrive")
+    for q in (s, pb, w):
+        q.add_argument("--config")
+        q.add_argument("--bootstrap", help="Kafka bootstrap servers (host:port)")
+    for q in (s, pb):
+        q.add_argument("--speed", type=float, default=3600.0,
+                       help="simulated seconds per wall-clock second")
 
     e = add("evaluate", _evaluate, "recall, precision and delay of alerts against truth")
     e.add_argument("alerts")
     e.add_argument("--truth", required=True)
+
+    from gridwatch.adapters.cli import add_commands as adapter_commands
+
+    adapter_commands(add)
 
     sc = add("schema", _schema, "write the contract's JSON Schemas")
     sc.add_argument("--out", default="schemas")

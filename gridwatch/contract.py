@@ -183,6 +183,14 @@ class DetectorRef(BaseModel):
     config_hash: str
 
 
+class Route(BaseModel):
+    """One recipient of an alert: a level of the grid hierarchy and its id."""
+
+    to: str
+    id: str
+    route: str | None = None
+
+
 class Alert(BaseModel):
     """`gw.alerts`: one update of one episode; dedupe on (alert_id, seq)."""
 
@@ -200,6 +208,9 @@ class Alert(BaseModel):
     summary: str
     evidence: dict[str, Any]
     detector: DetectorRef
+    # Optional extensions (docs/alerts.md): what this update is, and who must see it.
+    update: Literal["opened", "escalated", "repeat", "unmuted", "resolved"] | None = None
+    routes: list[Route] | None = None
 
 
 class DeadLetter(BaseModel):

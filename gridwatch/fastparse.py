@@ -10,6 +10,7 @@ whenever this path accepts, it builds exactly what the model would have.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +48,9 @@ def _number(v: Any) -> float | None:
     return None
 
 
+# The plain RFC 3339 shape; anything fancier (ISO week dates, ordinal days,
+# odd separators) is left to pydantic, which decides what it means.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
 _TS_CACHE: dict[str, float] = {}
 _TS_CACHE_MAX = 65536
 
@@ -63,7 +67,7 @@ def _ts(obj: dict[str, Any]) -> float | None:
     t = _TS_CACHE.get(v)
     if t is not None:
         return t
-    if len(v) < 20 or v[4] != "-" or v[10] not in "Tt ":
+    if _RFC3339.fullmatch(v) is None:
         return None
     try:
         dt = datetime.fromisoformat(v)

@@ -66,6 +66,12 @@ class Registry:
         return reg
 
     def _load_csv(self, table: str, file: Path) -> None:
+        try:
+            self._read_csv(table, file)
+        except UnicodeDecodeError as exc:  # the contract says UTF-8: say which file is not
+            raise RegistryError(f"{file.name}: not UTF-8 (byte {exc.start})") from None
+
+    def _read_csv(self, table: str, file: Path) -> None:
         with file.open(encoding="utf-8-sig", newline="") as fh:
             for line_no, row in enumerate(csv.DictReader(fh), start=2):
                 try:
@@ -87,23 +93,24 @@ class Registry:
         if reindex and table == "persons":
             self.reindex()
 
-    def apply_record(self, record: dict[str, Any]) -> None:
+    def apply_record(self, record: dict[str, Any], reindex: bool = True) -> None:
         """Apply one ``gw.registry`` record.
 
         ``{"table": "persons", "row": {...}}`` upserts a row;
         ``{"table": "persons", "id": "p-1", "deleted": true}`` removes one.
+        ``reindex=False`` lets a bulk reader rebuild the indexes once per batch.
         """
         table = record.get("table")
         if not isinstance(table, str) or table not in REGISTRY_MODELS:
             raise RegistryError(f"table: must be one of {', '.join(REGISTRY_MODELS)}, "
                                 f"got {table!r}")
         if record.get("deleted"):
-            self.delete(table, str(record.get("id", "")))
+            self.delete(table, str(record.get("id", "")), reindex)
             return
         row = record.get("row")
         if not isinstance(row, dict):
             raise RegistryError("row: expected an object with the table's columns")
-        self.put(table, row)
+        self.put(table, row, reindex)
 
     def records(self) -> list[dict[str, Any]]:
         """Every row as a ``gw.registry`` record, for publishing a CSV directory."""
@@ -116,10 +123,10 @@ class Registry:
                 out.append({"table": table, "row": data})
         return out
 
-    def delete(self, table: str, item_id: str) -> None:
+    def delete(self, table: str, item_id: str, reindex: bool = True) -> None:
         """Remove a row (a tombstone on ``gw.registry``)."""
         getattr(self, table, {}).pop(item_id, None)
-        if table == "persons":
+        if reindex and table == "persons":
             self.reindex()
 
     def reindex(self) -> None:

@@ -23,6 +23,7 @@ from gridwatch.contract import dead_letter, parse_item
 from gridwatch.events import Event
 from gridwatch.progress import Progress
 from gridwatch.registry import Registry
+from sinks.silence import SilenceBook
 from streams.engine import Engine
 
 BATCH = 2048
@@ -34,6 +35,7 @@ class ReplayResult:
     events: int = 0
     bad_lines: int = 0
     alerts: int = 0
+    muted: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
     first_t: float = float("inf")
     last_t: float = float("-inf")
@@ -47,6 +49,11 @@ class ReplayResult:
 def deadletter_path(out: Path) -> Path:
     """``ALERTS.jsonl`` → ``ALERTS.deadletter.jsonl`` beside it, as the contract says."""
     return out.with_name(out.name.removesuffix(".jsonl") + ".deadletter.jsonl")
+
+
+def muted_path(out: Path) -> Path:
+    """``ALERTS.jsonl`` → ``ALERTS.muted.jsonl``: updates muted by silences or inhibition."""
+    return out.with_name(out.name.removesuffix(".jsonl") + ".muted.jsonl")
 
 
 def parse_line(line: bytes) -> Event:
@@ -92,17 +99,21 @@ def _stream_of(line: bytes) -> str:
 
 
 def replay(feeds: list[Path], registry: Registry, settings: Settings, out: Path,
-           show_progress: bool | None = None) -> ReplayResult:
+           show_progress: bool | None = None,
+           silences: SilenceBook | None = None) -> ReplayResult:
     """Run the detectors over ``feeds`` and write every alert update to ``out``.
 
     ``show_progress`` draws a progress line on stderr (default: when it is a terminal).
+    ``silences`` (a ``--silences`` file) mute as the live ``gw.silences`` topic does;
+    muted updates go to ``ALERTS.muted.jsonl`` with the reason.
     """
     result = ReplayResult()
-    engine = Engine(settings, registry)
+    engine = Engine(settings, registry, silences=silences)
     out.parent.mkdir(parents=True, exist_ok=True)
     progress = Progress(sum(p.stat().st_size for p in feeds), "replay",
                         enabled=show_progress)
-    with out.open("wb") as sink, deadletter_path(out).open("wb") as dead:
+    with out.open("wb") as sink, deadletter_path(out).open("wb") as dead, \
+            muted_path(out).open("wb") as muted:
         streams = [read_feed(p, dead, result, progress) for p in feeds]
         events = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_event_time)
         batch: list[Event] = []
@@ -112,13 +123,22 @@ def replay(feeds: list[Path], registry: Registry, settings: Settings, out: Path,
             batch.append(event)
             if len(batch) >= BATCH:
                 _write(engine.process(batch), sink, result)
+                result.muted += _write_muted(engine, muted)
                 batch.clear()
         _write(engine.process(batch), sink, result)
         _write(engine.finish(), sink, result)
+        result.muted += _write_muted(engine, muted)
     progress.close()
     result.events = engine.stats["events"]
     result.last_t = engine.max_t
     return result
+
+
+def _write_muted(engine: Engine, sink: IO[bytes]) -> int:
+    muted = engine.take_muted()
+    for alert in muted:
+        sink.write(orjson.dumps(alert) + b"\n")
+    return len(muted)
 
 
 def _event_time(event: Event) -> float:

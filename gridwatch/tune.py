@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from config.models import Settings, load_settings
-from gridwatch.evaluate import load_jsonl, score
+from gridwatch.evaluate import first_updates, load_jsonl, score
 from gridwatch.registry import Registry
 from gridwatch.replay import replay
 from gridwatch.svg import line_chart
@@ -85,7 +85,8 @@ def _one(args: tuple[list[str], str, str, dict[str, Any], str, str | None, Any])
     result = replay([Path(f) for f in feeds], Registry.from_dir(registry_dir), settings,
                     out_path, show_progress=False)
     alerts = load_jsonl(out_path)
-    opened = [a for a in alerts if a["seq"] == 1 and (not kind or a["kind"] == kind)]
+    # Episodes, not updates: the first one sent may have a seq above 1 (muted before).
+    opened = [a for a in first_updates(alerts) if not kind or a["kind"] == kind]
     recall = delay = None
     if truth:
         s = score(alerts, load_jsonl(Path(truth))).get(kind) if kind else None

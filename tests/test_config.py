@@ -62,3 +62,38 @@ def test_config_hash_changes_with_a_threshold(tmp_path: Path) -> None:
     f.write_text("detectors:\n  sensor_threshold:\n    rules:\n      - {metric: gas, limit: 30}\n")
     assert (load_settings(f).detectors.sensor_threshold.config_hash()
             != load_settings().detectors.sensor_threshold.config_hash())
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("pipeline:\n  alowed_lateness_s: 60\n",
+     "pipeline.alowed_lateness_s: unknown key (got 60); did you mean 'allowed_lateness_s'?"),
+    ("pipeline:\n  allowed_lateness_s: soon\n",
+     "pipeline.allowed_lateness_s: Input should be a valid number, unable to parse string as "
+     "a number (got 'soon')"),
+    ("kafka:\n  partitions: 0\n",
+     "kafka.partitions: Input should be greater than or equal to 1 (got 0)"),
+    ("pipeline:\n  language: fr\n",
+     "pipeline.language: Input should be 'zh-CN' or 'en' (got 'fr')"),
+    ("detectors:\n  sensor_threshold:\n    rules:\n      - {metric: gas, limit: 20, clear: 30}\n",
+     "detectors.sensor_threshold.rules.0: clear must be at or below limit (20.0) for "
+     "direction 'above', got 30.0 (got {'metric': 'gas', 'limit': 20, 'clear': 30})"),
+    ("detectors: [1, 2]\n",
+     "detectors: Input should be a valid dictionary or instance of DetectorSettings "
+     "(got [1, 2])"),
+    ("pipeline: {language: en\n", None),
+    ("- just\n- a list\n", None),
+])
+def test_config_check_names_each_kind_of_mistake(tmp_path: Path, text: str,
+                                                 message: str | None) -> None:
+    from config.check import check_file
+
+    f = tmp_path / "c.yaml"
+    f.write_text(text)
+    settings, errors = check_file(f)
+    assert settings is None and len(errors) == 1
+    if message is not None:
+        assert errors == [message]
+    elif text.startswith("-"):
+        assert errors == [f"{f}: top level must be a mapping, got list"]
+    else:
+        assert errors[0].startswith("not valid YAML: while parsing a flow mapping")

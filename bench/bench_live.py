@@ -1,0 +1,206 @@
+"""Live worker throughput and latency against a no-op Faust agent, on the embedded broker.
+
+    .venv/bin/python bench/bench_live.py                 # ~3 minutes
+    .venv/bin/python bench/bench_live.py --persons 1000 --days 2 --workers 2
+
+Faust's own cost per Kafka message is the wall a naive worker hits, so the
+baseline is a Faust agent that does nothing with each message, fed the same
+events one per message, measured in the same run on the same broker. Then
+``gridwatch worker`` with every detector on, fed the same city's feed
+
+* one event per message, and
+* batched (a JSON array of up to ``--batch`` events per message, as the
+  contract allows and our simulator and adapters send),
+
+and, with ``--workers 2``, two worker processes sharing the partitions.
+Throughput is events from the first routed to the last processed by the
+detectors (read from the worker's ``stats`` log lines, every 0.25 s).
+Latency is measured at half the batched rate: smoke alarms of fresh devices
+mixed into the feed, from each alarm's record timestamp on the input topic to
+its alert's record timestamp on ``gw.alerts`` (both CreateTime, same host).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import orjson  # noqa: E402
+
+from config.models import Settings, load_settings  # noqa: E402
+from detectors.catalog import build_detectors  # noqa: E402
+from gridwatch.broker import EmbeddedBroker, ensure_topics, kafka_python_config  # noqa: E402
+from gridwatch.registry import Registry  # noqa: E402
+from gridwatch.replay import parse_line  # noqa: E402
+from gridwatch.runner import WorkerProcess, write_config  # noqa: E402
+from streams.routing import split_by_partition  # noqa: E402
+
+STATS = re.compile(r"stats: router (\{[^}]*\}) work (\{[^}]*\})")
+STATS_EVERY_S = 0.25
+BENCH = Path(__file__).resolve().parent
+
+
+def fresh_settings(bootstrap: str, partitions: int) -> Settings:
+    """Default settings on their own topics and group, so runs cannot see each other."""
+    tag = uuid.uuid4().hex[:8]
+    data = load_settings().model_dump(mode="json")
+    data["kafka"].update(bootstrap_servers=bootstrap, partitions=partitions,
+                         group_id=f"bench-{tag}")
+    data["kafka"]["topics"] = {k: f"b{tag}.{v}" for k, v in data["kafka"]["topics"].items()}
+    data["pipeline"]["stats_every_s"] = STATS_EVERY_S
+    settings = Settings(**data)
+    ensure_topics(settings)
+    return settings
+
+
+def producer(settings: Settings) -> Any:
+    from kafka import KafkaProducer
+
+    return KafkaProducer(**kafka_python_config(settings.kafka), linger_ms=5, acks=1,
+                         batch_size=256 * 1024, max_request_size=4 * 1024 * 1024)
+
+
+def feed_objects(feed: Path) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in feed.open("rb") if line.strip()]
+
+
+def messages(objs: list[dict[str, Any]], batch: int) -> Iterator[tuple[str, bytes]]:
+    """(stream, value): one event per message, or JSON arrays of up to ``batch``."""
+    pending: dict[str, list[dict[str, Any]]] = {}
+    for obj in objs:
+        obj = dict(obj)
+        stream = obj.pop("stream")
+        if batch == 1:
+            yield stream, orjson.dumps(obj)
+            continue
+        pending.setdefault(stream, []).append(obj)
+        if len(pending[stream]) >= batch:
+            yield stream, orjson.dumps(pending.pop(stream))
+    for stream, items in pending.items():
+        yield stream, orjson.dumps(items)
+
+
+def publish(settings: Settings, msgs: Iterator[tuple[str, bytes]]) -> int:
+    p, n = producer(settings), 0
+    for stream, value in msgs:
+        p.send(settings.kafka.topics.for_stream(stream), value=value)
+        n += 1
+    p.flush(120)
+    p.close()
+    return n
+
+
+def work_events(objs: list[dict[str, Any]], registry: Registry, partitions: int) -> int:
+    """Events the work partitions will process: one per partition owning some key."""
+    detectors = build_detectors(load_settings().detectors, registry)
+    events = [parse_line(orjson.dumps(o)) for o in objs]
+    return sum(len(v) for v in split_by_partition(events, detectors, partitions).values())
+
+
+def noop_baseline(bootstrap: str, objs: list[dict[str, Any]], settings: Settings) -> float:
+    """Events/s of a Faust agent doing nothing, one event per message."""
+    topic = settings.kafka.topics.iot
+    n = publish(settings, (("iot", orjson.dumps(o)) for o in objs))  # all on one topic
+    out = subprocess.run([sys.executable, str(BENCH / "noop_agent.py"), bootstrap, topic,
+                          str(n)], capture_output=True, text=True, timeout=900)
+    found = re.search(r"done (\d+) ([\d.]+) ([\d.]+)", out.stdout)
+    if found is None:
+        raise RuntimeError(f"no-op agent failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
+    count, first, last = found.groups()
+    return int(count) / (float(last) - float(first))
+
+
+class StatsTail:
+    """The newest ``stats`` line of each worker log, stamped with when we saw it."""
+
+    def __init__(self, logs: list[Path]) -> None:
+        self.logs = logs
+        self.latest: dict[Path, tuple[dict[str, int], dict[str, int]]] = {}
+
+    def poll(self) -> tuple[int, int]:
+        """(events routed, events processed by the engines), summed over the workers."""
+        for path in self.logs:
+            text = path.read_text(errors="replace") if path.exists() else ""
+            found = STATS.findall(text)
+            if found:
+                r, w = found[-1]
+                self.latest[path] = (eval(r), eval(w))  # noqa: S307 - our own log line
+        routed = sum(r["events"] for r, _ in self.latest.values())
+        done = sum(w["events"] for _, w in self.latest.values())
+        return routed, done
+
+
+def run_workers(settings: Settings, registry_dir: Path, tmp: Path, workers: int,
+                expected_work: int, timeout_s: float = 900) -> float:
+    """Events/s through ``gridwatch worker``: first event routed → last one processed."""
+    config = write_config(settings, tmp / f"{settings.kafka.group_id}.yaml")
+    procs = [WorkerProcess(config, registry_dir, tmp / f"{settings.kafka.group_id}-{i}.log")
+             for i in range(workers)]
+    for proc in procs:
+        proc.start()
+    tail, start, deadline = StatsTail([p.log_path for p in procs]), None, time.monotonic()
+    deadline += timeout_s
+    try:
+        while time.monotonic() < deadline:
+            routed, done = tail.poll()
+            now = time.monotonic()
+            if routed == 0:
+                start = now
+            elif done >= expected_work and start is not None:
+                return now - start
+            time.sleep(0.05)
+        raise RuntimeError(f"workers did not finish: {tail.latest}\n{procs[0].tail(20)}")
+    finally:
+        for proc in procs:
+            proc.stop()
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--persons", type=int, default=400)
+    p.add_argument("--days", type=int, default=3)
+    p.add_argument("--batch", type=int, default=100)
+    p.add_argument("--partitions", type=int, default=4)
+    p.add_argument("--workers", type=int, default=1, help="also run this many workers")
+    args = p.parse_args()
+    from gridwatch.simulate import simulate
+
+    with tempfile.TemporaryDirectory() as tmpdir, EmbeddedBroker() as broker:
+        tmp = Path(tmpdir)
+        simulate(tmp / "city", persons=args.persons, days=args.days, seed=7)
+        objs = feed_objects(tmp / "city" / "feed.jsonl")
+        registry_dir = tmp / "city" / "registry"
+        expected = work_events(objs, Registry.from_dir(registry_dir), args.partitions)
+        n = len(objs)
+        rows = [("no-op Faust agent, 1 event/message (baseline)",
+                 noop_baseline(broker.bootstrap, objs, fresh_settings(broker.bootstrap, 1)))]
+        for label, batch, workers in (("gridwatch worker, 1 event/message", 1, 1),
+                                      (f"gridwatch worker, {args.batch} events/message",
+                                       args.batch, 1)) + (
+                ((f"gridwatch worker ×{args.workers}, {args.batch} events/message",
+                  args.batch, args.workers),) if args.workers > 1 else ()):
+            s = fresh_settings(broker.bootstrap, args.partitions)
+            publish(s, messages(objs, batch))
+            secs = run_workers(s, registry_dir, tmp, workers, expected)
+            rows.append((label, n / secs))
+    base = rows[0][1]
+    print(f"feed: {n} events ({args.persons} persons × {args.days} days), "
+          f"{args.partitions} partitions, every detector on")
+    print(f"{'run':<52}{'events/s':>10}{'× baseline':>12}")
+    for label, rate in rows:
+        print(f"{label:<52}{rate:>10,.0f}{rate / base:>12.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
