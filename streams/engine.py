@@ -14,6 +14,7 @@ the result does not depend on how events were cut into batches.
 
 from __future__ import annotations
 
+import logging
 import pickle
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -30,6 +31,7 @@ from sinks.render import AlertRenderer
 from sinks.silence import SilenceBook
 
 WATERMARK_STEP_S = 1.0
+log = logging.getLogger(__name__)
 
 
 def _owns_all(key: str) -> bool:
@@ -99,7 +101,11 @@ class Engine:
             for det in self.detectors:
                 key = det.shard_key(event)
                 if key is not None and (everything or owns(key)):
-                    decisions = det.observe(event)
+                    try:
+                        decisions = det.observe(event)
+                    except Exception:  # noqa: BLE001 - one odd event must not stop a city
+                        self._failed(det, "observe", event.event_id)
+                        continue
                     if decisions:
                         self._emit(decisions, out)
             if event.t > self.max_t:
@@ -115,7 +121,11 @@ class Engine:
         self.watermark = watermark
         out: list[dict[str, Any]] = []
         for det in self.detectors:
-            decisions = det.advance(watermark)
+            try:
+                decisions = det.advance(watermark)
+            except Exception:  # noqa: BLE001 - the other detectors go on
+                self._failed(det, "advance", None)
+                continue
             if decisions:
                 self._emit(decisions, out)
         sent = len(out)
@@ -126,6 +136,14 @@ class Engine:
     def finish(self) -> list[dict[str, Any]]:
         """End of a recorded feed: everything due before the last event time falls due."""
         return self.advance(self.max_t)
+
+    def _failed(self, det: Detector, call: str, event_id: str | None) -> None:
+        """A detector bug met by live data: logged with its traceback and counted, and
+        the worker keeps going (the event still reaches every other detector)."""
+        self.stats["detector_errors"] = self.stats.get("detector_errors", 0) + 1
+        log.exception("detector %s failed in %s%s", det.name, call,
+                      f" on event {event_id}" if event_id else "",
+                      extra={"detector": det.name})
 
     def _emit(self, decisions: list[Decision], out: list[dict[str, Any]]) -> None:
         """Decisions → episode updates → sent to ``out``, or muted (see :meth:`take_muted`)."""

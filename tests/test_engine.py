@@ -84,3 +84,42 @@ def test_watermark_trails_event_time_by_the_allowed_lateness() -> None:
     assert eng.watermark == 5000.0 - eng.lateness
     eng.process([Iot("c", 100.0, "x", "water", 0.0)])
     assert eng.stats["late"] == 1 and eng.stats["events"] == 3
+
+
+class Faulty:
+    """A detector with a bug that only some live data reaches."""
+
+    name, version = "faulty", "1"
+
+    def config_hash(self) -> str:
+        return "0"
+
+    def shard_key(self, event: object) -> str:
+        return "any"
+
+    def observe(self, event: Iot) -> list:
+        if event.metric == "smoke":
+            raise ZeroDivisionError("a bug")
+        return []
+
+    def advance(self, watermark: float) -> list:
+        raise KeyError("another bug")
+
+    def snapshot(self) -> bytes:
+        return b""
+
+    def restore(self, blob: bytes) -> None:
+        pass
+
+
+def test_a_failing_detector_is_logged_and_counted_and_the_others_go_on(caplog) -> None:
+    from detectors.catalog import build_detectors
+
+    s, reg = load_settings(), Registry.from_dir(DATA / "registry")
+    eng = Engine(s, reg, detectors=[Faulty(), *build_detectors(s.detectors, reg)])
+    alerts = eng.process(feed()) + eng.finish()
+    smoke = [a for a in alerts if a["subject"]["id"] == "sm-1001"]
+    assert [(a["seq"], a["status"]) for a in smoke] == [(1, "firing"), (2, "resolved")]
+    assert eng.stats["detector_errors"] >= 2
+    failures = [r for r in caplog.records if r.getMessage().startswith("detector faulty")]
+    assert failures and all(r.detector == "faulty" and r.exc_info for r in failures)
