@@ -28,19 +28,13 @@ from gridwatch.broker import bootstrap_list, checkpoint_topic, faust_credentials
 from gridwatch.events import STREAMS
 from gridwatch.registry import Registry
 from sinks.kafka import dead_letter_record
+from streams.checkpoints import CheckpointStore, KafkaCheckpointStore
 from streams.engine import Engine
+from streams.follow import TopicFollower, apply_registry_value
 from streams.reload import RELOAD_EVERY_S, ConfigWatcher, log_reload
+from streams.router import HEARTBEAT_EVERY_S
 from streams.routing import owner
-from streams.worker import (
-    CHECKPOINT_EVERY_S,
-    HEARTBEAT_EVERY_S,
-    CheckpointStore,
-    KafkaCheckpointStore,
-    LiveWorker,
-    TopicFollower,
-    WorkItem,
-    apply_registry_value,
-)
+from streams.worker import CHECKPOINT_EVERY_S, LiveWorker, WorkItem
 
 ROUTE_BATCH = 200  # input messages per router batch (each may hold ~100 events)
 WORK_BATCH = 64

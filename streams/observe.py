@@ -17,7 +17,8 @@ from gridwatch.metrics_http import start_metrics
 from gridwatch.registry import Registry
 from sinks.board.server import Board, start
 from sinks.board.state import BoardState
-from streams.worker import LiveWorker, TopicFollower
+from streams.follow import TopicFollower
+from streams.worker import LiveWorker
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,9 @@ from test_fastparse import OBJECTS, VALID
 from config.models import Settings
 from gridwatch.contract import REGISTRY_MODELS, DeadLetter
 from gridwatch.registry import ID_FIELD, Registry, RegistryError
-from streams.worker import Router, apply_registry_value, decode_input, decode_work
+from streams.follow import apply_registry_value
+from streams.router import Router, decode_input
+from streams.workmsg import decode_work
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=timezone(timedelta(hours=8)))
 STREAMS = sorted(OBJECTS)

@@ -11,8 +11,9 @@ import pytest
 
 from config.models import load_settings
 from gridwatch.registry import Registry
+from streams.checkpoints import MemoryCheckpointStore
 from streams.metrics import WorkerMetrics, dead_reason
-from streams.worker import LiveWorker, MemoryCheckpointStore, WorkItem
+from streams.worker import LiveWorker, WorkItem
 
 DATA = Path(__file__).parent / "data"
 TS = "2026-11-22T08:0{}:00+08:00"

@@ -15,8 +15,9 @@ from gridwatch.events import Iot
 from gridwatch.registry import Registry
 from gridwatch.replay import replay
 from streams.engine import Engine
+from streams.partitions import WorkProcessor
 from streams.reload import ConfigWatcher
-from streams.worker import Router, WorkProcessor
+from streams.router import Router
 
 T0 = 1_795_000_000.0
 

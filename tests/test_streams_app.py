@@ -19,8 +19,9 @@ from config.models import load_settings
 from gridwatch.events import Iot
 from gridwatch.registry import Registry
 from streams.app import Pipeline, create_app
+from streams.checkpoints import MemoryCheckpointStore
 from streams.routing import partition_of
-from streams.worker import MemoryCheckpointStore, decode_work, encode_work
+from streams.workmsg import decode_work, encode_work
 
 DATA = Path(__file__).parent / "data"
 T0 = 1795303200.0  # 2026-11-22T08:00:00+08:00

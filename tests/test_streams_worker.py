@@ -15,22 +15,13 @@ from config.models import Settings, load_settings
 from gridwatch.events import Access, Event, Iot, Report
 from gridwatch.registry import Registry
 from gridwatch.replay import parse_line, replay
+from streams.checkpoints import MemoryCheckpointStore, checkpoint_records, latest_checkpoint
+from streams.follow import apply_registry_value
+from streams.partitions import Checkpoint, WorkProcessor
+from streams.router import Router, decode_input
 from streams.routing import partition_of
-from streams.worker import (
-    Checkpoint,
-    LiveWorker,
-    MemoryCheckpointStore,
-    Router,
-    WorkItem,
-    WorkProcessor,
-    apply_registry_value,
-    checkpoint_records,
-    decode_input,
-    decode_work,
-    encode_work,
-    encode_work_chunks,
-    latest_checkpoint,
-)
+from streams.worker import LiveWorker, WorkItem
+from streams.workmsg import decode_work, encode_work, encode_work_chunks
 
 DATA = Path(__file__).parent / "data"
 P = partition_of("grid-0103", load_settings().kafka.partitions)  # owns sm-1001

@@ -257,7 +257,7 @@ def unrouted(settings: Settings, city: City) -> list[str]:
     """Feed event ids that never reached ``gw.work``: input the routers lost."""
     from kafka import KafkaConsumer, TopicPartition
 
-    from streams.worker import decode_work
+    from streams.workmsg import decode_work
 
     ends = end_offsets(settings, settings.kafka.topics.work)
     consumer = KafkaConsumer(**kafka_python_config(settings.kafka), group_id=None,
@@ -513,7 +513,9 @@ def test_a_revoked_source_holds_event_time_until_its_new_owner_reports_it() -> N
     never hears "no active source" (which would release its whole buffer, ahead
     of the events the new owner is about to route) — found by the rebalance test."""
     from gridwatch.registry import Registry
-    from streams.worker import HANDOVER_S, Router, WorkMessage, WorkProcessor
+    from streams.partitions import HANDOVER_S, WorkProcessor
+    from streams.router import Router
+    from streams.workmsg import WorkMessage
 
     settings = Settings()
     router = Router(settings, Registry(), router_id="old")
