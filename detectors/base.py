@@ -17,7 +17,7 @@ import pickle
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
-from gridwatch.events import Event
+from gridwatch.events import STREAMS, Event
 from gridwatch.registry import Registry
 
 SubjectType = Literal["person", "house", "device", "gate", "grid", "building"]
@@ -91,6 +91,10 @@ class DetectorBase:
 
     name: ClassVar[str] = ""
     version: ClassVar[str] = "1"
+    # The input streams this detector looks at: the engine asks no other (see
+    # ``streams.routing.by_stream``). Narrow it in a subclass; a wrong narrowing
+    # loses events, so the default is all.
+    streams: ClassVar[frozenset[str]] = frozenset(STREAMS)
     _not_state: ClassVar[tuple[str, ...]] = ("config", "registry")
 
     config: Any

@@ -29,6 +29,7 @@ from sinks.dispatch import Dispatcher
 from sinks.episodes import EpisodeBook
 from sinks.render import AlertRenderer
 from sinks.silence import SilenceBook
+from streams.routing import by_stream
 
 WATERMARK_STEP_S = 1.0
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class Engine:
         self.owns = owns
         self.detectors = detectors if detectors is not None else build_detectors(
             settings.detectors, registry)
+        self._by_stream = by_stream(self.detectors)
         self.lateness = settings.pipeline.allowed_lateness_s
         self.max_t = float("-inf")
         self.watermark = float("-inf")
@@ -98,7 +100,7 @@ class Engine:
             stats["events"] += 1
             if event.t < self.watermark:
                 stats["late"] += 1
-            for det in self.detectors:
+            for det in self._by_stream[event.stream]:
                 key = det.shard_key(event)
                 if key is not None and (everything or owns(key)):
                     try:
@@ -179,6 +181,7 @@ class Engine:
         dispatch.restore(self.dispatch.snapshot())
         dispatch.muted, dispatch.stats = self.dispatch.muted, self.dispatch.stats
         self.detectors, self.dispatch, self.settings = fresh, dispatch, settings
+        self._by_stream = by_stream(fresh)
         self.renderer.hashes = {d.name: d.config_hash() for d in fresh}
         self.renderer.versions = {d.name: d.version for d in fresh}
 
