@@ -1,0 +1,429 @@
+"""``unusual_hours`` (昼伏夜出): a person active, night after night, when they usually sleep.
+
+Each person has a decayed 24-bin profile of passes by local hour (their
+history) and a ring of the last ``window_days`` + 2 days of hourly pass
+counts (the recent window, and room for days still open). A day runs from
+``night_end_hour`` to the next, so one night is never split.
+
+The profile, blended with the grid population's as a weak prior, marks the
+person's *quiet night hours*: hours of the night window that are rare for
+them (under ``rare_hour_share`` of their passes), as are the
+``quiet_before_h`` hours before and ``quiet_after_h`` after — the core of
+their usual sleep: for a day worker the small hours, for a night-shift
+worker none of their working night. A
+*night day* has a pass in a quiet night hour. When the watermark passes a
+day's end, the persons active that day (and those with an open episode) are
+judged: ``min_night_days`` night days in the window, improbable at the
+person's own rate of night days (binomial tail ≤ ``alpha``), with a night
+share of passes above the usual one. Evidence gives the night share before
+(history) and after (window) in the configured night window.
+
+History must not learn the shift it is judging: ordinary days are folded into
+the profile when they close; a day with any pass at a night hour rare for the
+person, or a day closed with no baseline at all (the first week of a
+deployment), only when it leaves the window. The
+grid's population (all its residents' days) is a weak prior for everyone and
+the whole baseline for a key person without enough history of their own.
+
+Day buckets are sums, so arrival order within a day does not matter; days
+close in ``advance`` (or, if a partition's watermark lags a whole day behind a
+person's events, in ``observe``), and population figures are read as they
+stood before the day closed, so verdicts do not depend on the cadence of
+``advance``.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass, field
+
+from config.patterns import UnusualHoursConfig
+from detectors.base import Decision, DetectorBase
+from gridwatch.events import Access, Event
+from gridwatch.registry import Registry
+
+HOUR, DAY = 3600.0, 86400.0
+EMPTY = -1
+
+
+def _zeros24() -> array:
+    return array("f", bytes(4 * 24))
+
+
+@dataclass(slots=True)
+class _Profile:
+    """Decayed hourly passes and day counts: a person's history, or a grid's population."""
+
+    hours: array = field(default_factory=_zeros24)
+    day: int = EMPTY  # day index the sums are decayed to
+    days: float = 0.0  # decayed active days
+    night_days: float = 0.0  # decayed night days
+    seen: int = 0  # active days folded, undecayed (capped): is there a history at all?
+
+    def fold(self, day: int, counts: bytes | bytearray, night: bool, decay: float) -> None:
+        """Add one day, whatever the order days arrive in (weights are decay^(age))."""
+        if day > self.day:
+            if self.day != EMPTY:
+                f = decay ** (day - self.day)
+                hours = self.hours
+                for h in range(24):
+                    hours[h] *= f
+                self.days *= f
+                self.night_days *= f
+            self.day = day
+        w = decay ** (self.day - day)
+        hours = self.hours
+        for h, c in enumerate(counts):
+            if c:
+                hours[h] += w * c
+        self.days += w
+        self.night_days += w * night
+        self.seen = min(self.seen + 1, 10_000)
+
+    def shares(self) -> list[float]:
+        total = sum(self.hours)
+        return [x / total for x in self.hours] if total > 0 else [0.0] * 24
+
+
+@dataclass(slots=True)
+class _Person:
+    grid: str
+    ring_days: array  # day index per slot (EMPTY: free)
+    counts: bytearray  # passes per slot and local hour, capped at 255
+    folded: bytearray  # 1 once the slot's day is in the history
+    night: bytearray  # 1 if the slot's day was a night day when it closed
+    history: _Profile = field(default_factory=_Profile)
+    open_start: float | None = None
+    severity: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Baseline:
+    quiet: tuple[int, ...]  # the person's quiet night hours
+    rare: tuple[int, ...]  # night hours rare for them, quiet or not
+    night_share: float  # usual share of passes in the night window
+    rate: float  # usual chance of a night day
+    source: str  # "own history" or "population"
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    active_days: int
+    night_days: int
+    passes: int
+    night_passes: int
+    quiet_passes: int
+    first_night_day: int
+
+
+class UnusualHours(DetectorBase):
+    """Fire when a person is active in their usual sleeping hours for nights; resolve after.
+
+    Examples
+    --------
+    Eight residents go out around 08:30 and come back around 18:00; from day
+    10 one of them goes out at 23:00 and comes back at 04:00, the small hours
+    of their own and their grid's sleep. The third such night is the alert,
+    stamped at the end of that day (08:00 local). The night-shift worker,
+    out from 21:00 to 06:00 every night, is never flagged: those are their
+    busy hours. Their 21:00 passes are also why the quiet hours start at
+    midnight: 23:00 is within ``quiet_before_h`` of an hour the grid is
+    awake.
+
+    >>> import random
+    >>> from gridwatch.events import Access
+    >>> from gridwatch.registry import Registry
+    >>> reg = Registry()
+    >>> reg.put("houses", {"house_id": "h1", "grid_id": "g1", "registered_occupants": 9})
+    >>> people = [f"p-{i}" for i in range(8)] + ["p-nightshift"]
+    >>> for pid in people:
+    ...     reg.put("persons", {"person_id": pid, "house_id": "h1"})
+    >>> det, rng, out = UnusualHours(UnusualHoursConfig(), reg), random.Random(7), []
+    >>> T0 = 1_800_000_000 - 1_800_000_000 % 86400 - 8 * 3600  # a local midnight
+    >>> for d in range(16):
+    ...     for pid in people:
+    ...         hours = (21, 30) if pid == "p-nightshift" else (8.5, 18)
+    ...         hours = (23, 28) if pid == "p-0" and d >= 10 else hours
+    ...         for h in hours:
+    ...             t = T0 + d * 86400 + h * 3600 + rng.uniform(0, 1800)
+    ...             out += det.observe(Access(f"{pid}-{d}-{h}", t, "g", "out", "face", pid))
+    ...     out += det.advance(T0 + (d + 1) * 86400 + 12 * 3600)
+    >>> [(x.subject_id, (x.t - T0) / 86400, x.evidence["night_days"]) for x in out]
+    [('p-0', 13.333333333333334, 3)]
+    >>> out[0].evidence["quiet_hours"], out[0].evidence["night_share_after"]
+    ('00-05', 0.429)
+    """
+
+    name = "unusual_hours"
+    version = "1"
+    _not_state = ("config", "registry", "_night", "_offset", "_decay", "_ring")
+
+    def __init__(self, config: UnusualHoursConfig, registry: Registry) -> None:
+        self.config = config
+        self.registry = registry
+        start, end = config.night_start_hour, config.night_end_hour
+        self._night = tuple(h for h in range(24)
+                            if ((start <= h or h < end) if start > end else start <= h < end))
+        self._offset = config.utc_offset_h * HOUR
+        self._decay = 0.5 ** (1.0 / config.half_life_days)
+        self._ring = config.window_days + 2
+        self.persons: dict[str, _Person] = {}
+        self.population: dict[str, _Profile] = {}
+        # person-days the population learns at the close of a later day
+        self.pop_due: dict[int, list[tuple[str, int, bytes, bool]]] = {}
+        self.pending: dict[int, dict[str, None]] = {}
+        self.open: dict[str, None] = {}
+        self.next_close: int | None = None
+        self.late = 0
+
+    def shard_key(self, event: Event) -> str | None:
+        if type(event) is not Access or not self.config.enabled or not event.person_id:
+            return None
+        return self.registry.person_grid(event.person_id)
+
+    # ------------------------------------------------------------ time
+    def _day(self, t: float) -> int:
+        return int((t + self._offset - self.config.night_end_hour * HOUR) // DAY)
+
+    def _day_end(self, day: int) -> float:
+        return (day + 1) * DAY + self.config.night_end_hour * HOUR - self._offset
+
+    def _night_start(self, day: int) -> float:
+        cfg = self.config
+        return self._day_end(day - 1) + (cfg.night_start_hour - cfg.night_end_hour) % 24 * HOUR
+
+    # ------------------------------------------------------------ events
+    def observe(self, event: Event) -> list[Decision]:
+        grid = self.shard_key(event)
+        if grid is None:
+            return []
+        assert isinstance(event, Access) and event.person_id
+        day = self._day(event.t)
+        out: list[Decision] = []
+        if self.next_close is None:
+            self.next_close = day
+        elif day >= self.next_close + 2:  # this partition's watermark lags a whole day
+            while self.next_close <= day - 2:
+                out += self._close(self.next_close)
+                self.next_close += 1
+        if day < self.next_close:
+            self.late += 1  # its day was judged already: it cannot change that verdict
+            return out
+        p = self.persons.get(event.person_id)
+        if p is None:
+            p = self.persons[event.person_id] = _Person(
+                grid, array("i", [EMPTY] * self._ring), bytearray(24 * self._ring),
+                bytearray(self._ring), bytearray(self._ring))
+        p.grid = grid
+        slot = self._slot(p, day)
+        hour = int((event.t + self._offset) % DAY // HOUR)
+        i = slot * 24 + hour
+        if p.counts[i] < 255:
+            p.counts[i] += 1
+        self.pending.setdefault(day, {})[event.person_id] = None
+        return out
+
+    def _slot(self, p: _Person, day: int) -> int:
+        slot = day % self._ring
+        old = p.ring_days[slot]
+        if old != day:
+            if old != EMPTY and not p.folded[slot]:
+                self._fold(p, slot)  # older than any window still to be judged
+            p.ring_days[slot] = day
+            p.folded[slot] = p.night[slot] = 0
+            p.counts[slot * 24:(slot + 1) * 24] = bytes(24)
+        return slot
+
+    def _fold(self, p: _Person, slot: int) -> None:
+        """Into the person's history, with the verdict the day got when it closed.
+
+        Folds are sums weighted by age, so when one happens (an eviction in
+        ``observe``, or the next judgement) does not change the history a
+        later judgement reads. A night day of an open episode is dropped, not
+        learned: the shift must not become the baseline that judges whether it
+        is over (Noufaily et al. 2013 keep alarmed weeks out of the baseline
+        for the same reason).
+        """
+        if not (p.open_start is not None and p.night[slot]):
+            counts = p.counts[slot * 24:(slot + 1) * 24]
+            p.history.fold(p.ring_days[slot], counts, bool(p.night[slot]), self._decay)
+        p.folded[slot] = 1
+
+    # ------------------------------------------------------------ days
+    def advance(self, watermark: float) -> list[Decision]:
+        out: list[Decision] = []
+        if self.next_close is None:
+            return out
+        while self._day_end(self.next_close) <= watermark:
+            out += self._close(self.next_close)
+            self.next_close += 1
+        return out
+
+    def _close(self, day: int) -> list[Decision]:
+        """Judge everyone active on ``day`` or under an open episode, then learn the day.
+
+        Population figures are read before any of the day's updates, so the
+        order persons are judged in changes nothing.
+        """
+        who = self.pending.pop(day, {})
+        for pid in self.open:
+            who.setdefault(pid, None)
+        out: list[Decision] = []
+        slot = day % self._ring
+        first_day = day - self.config.window_days + 1
+        for pid in who:
+            p = self.persons[pid]
+            for s in range(self._ring):  # days that left the window are history now
+                if p.ring_days[s] != EMPTY and p.ring_days[s] < first_day and not p.folded[s]:
+                    self._fold(p, s)
+            base = self._baseline(p)
+            decision = self._judge(pid, p, day, base)
+            if decision is not None:
+                out.append(decision)
+            if p.ring_days[slot] != day:
+                continue
+            counts = bytes(p.counts[slot * 24:(slot + 1) * 24])
+            night = base is not None and any(counts[h] for h in base.quiet)
+            p.night[slot] = night
+            if base is not None and not any(counts[h] for h in base.rare):
+                # a day with a pass at a rare night hour may be the start of a shift, and a
+                # day nothing could judge (no history, no population yet) may be one too:
+                # both wait until they leave the window, so history never learns a shift
+                # it has not judged
+                self._fold(p, slot)
+            if p.open_start is None:  # a person under an episode does not teach it either
+                due = self.pop_due.setdefault(day + self.config.window_days, [])
+                due.append((p.grid, day, counts, night))
+        # The population learns each day a window later: the grid's life as it was before
+        # any shift being judged, even one many neighbours share.
+        for grid, d, counts, night in self.pop_due.pop(day, ()):
+            self.population.setdefault(grid, _Profile()).fold(d, counts, night, self._decay)
+        return out
+
+    def _baseline(self, p: _Person) -> _Baseline | None:
+        """The person's quiet night hours and usual rates; None if there is nothing to go on."""
+        cfg, hist = self.config, p.history
+        pop = self.population.get(p.grid)
+        if pop is not None and pop.days <= 0:
+            pop = None
+        weight = cfg.population_weight_days if pop is not None else 0.0
+        own = hist.seen >= cfg.min_history_days
+        if not own:
+            if pop is None:
+                return None
+            weight = max(weight, float(cfg.min_history_days))
+        days = hist.days + weight
+        if days <= 0:
+            return None
+        mine = hist.shares()
+        theirs = pop.shares() if pop is not None else [0.0] * 24
+        share = [(a * hist.days + b * weight) / days for a, b in zip(mine, theirs, strict=True)]
+        rare = [x < cfg.rare_hour_share for x in share]
+        # quiet for the person and for the city they live in: a late evening out is rare
+        # for a homebody, but the small hours are when everyone sleeps
+        both = [r and x < cfg.rare_hour_share for r, x in zip(rare, theirs, strict=True)]
+        if pop is None:
+            both = rare
+        span = range(-cfg.quiet_before_h, cfg.quiet_after_h + 1)
+        quiet = tuple(h for h in self._night if all(both[(h + o) % 24] for o in span))
+        pop_rate = pop.night_days / pop.days if pop is not None else 0.0
+        # Half a night day more than seen (Laplace's rule of succession, halved) keeps a
+        # spotless short history from making any night day impossible.
+        rate = (hist.night_days + pop_rate * weight + 0.5) / (days + 1.0)
+        night_share = sum(share[h] for h in self._night)
+        rare_night = tuple(h for h in self._night if rare[h])
+        return _Baseline(quiet, rare_night, night_share, min(max(rate, 1e-4), 1 - 1e-4),
+                         "own history" if own else "population")
+
+    def _window(self, p: _Person, day: int, base: _Baseline) -> _Window:
+        first_day = day - self.config.window_days + 1
+        active = nights = passes = night_passes = quiet_passes = 0
+        first_night = EMPTY
+        for slot in range(self._ring):
+            d = p.ring_days[slot]
+            if d == EMPTY:
+                continue
+            if not first_day <= d <= day:
+                continue
+            counts = p.counts[slot * 24:(slot + 1) * 24]
+            total = sum(counts)
+            if total == 0:
+                continue
+            active += 1
+            passes += total
+            night_passes += sum(counts[h] for h in self._night)
+            quiet = sum(counts[h] for h in base.quiet)
+            quiet_passes += quiet
+            if quiet:
+                nights += 1
+                first_night = d if first_night == EMPTY else min(first_night, d)
+        return _Window(active, nights, passes, night_passes, quiet_passes, first_night)
+
+    def _judge(self, pid: str, p: _Person, day: int, base: _Baseline | None) -> Decision | None:
+        cfg = self.config
+        if base is None:
+            return None
+        key_person = "key_person" in self.registry.person_tags(pid)
+        if base.source == "population" and not key_person:
+            return None
+        w = self._window(p, day, base)
+        after = w.night_passes / w.passes if w.passes else 0.0
+        if p.open_start is not None:
+            if w.night_days < max(1, cfg.min_night_days - 1):
+                return self._decide(pid, p, day, "resolved", w, base, after)
+            return None
+        if (w.night_days < cfg.min_night_days or w.passes < cfg.min_passes
+                or after <= base.night_share):
+            return None
+        tail = _binom_tail(w.night_days, w.active_days, base.rate)
+        if tail > cfg.alpha:
+            return None
+        p.open_start = self._night_start(w.first_night_day)
+        p.severity = cfg.key_person_severity if key_person else cfg.severity
+        return self._decide(pid, p, day, "firing", w, base, after, tail)
+
+    def _decide(self, pid: str, p: _Person, day: int, status: str, w: _Window, base: _Baseline,
+                after: float, tail: float | None = None) -> Decision:
+        assert p.open_start is not None
+        cfg = self.config
+        evidence: dict[str, object] = {
+            "night_share_before": round(base.night_share, 3),
+            "night_share_after": round(after, 3), "days_observed": w.active_days,
+            "night_days": w.night_days, "window_days": cfg.window_days, "passes": w.passes,
+            "passes_in_quiet_hours": w.quiet_passes, "history_days": p.history.seen,
+            "baseline": base.source, "usual_night_day_rate": round(base.rate, 3),
+            "quiet_hours": _hours_text(base.quiet),
+            "night_window": f"{cfg.night_start_hour:02d}:00-{cfg.night_end_hour:02d}:00"}
+        if tail is not None:
+            evidence["p_value"] = float(f"{tail:.3g}")
+        start, severity = p.open_start, p.severity
+        if status == "resolved":
+            p.open_start, p.severity = None, ""
+            self.open.pop(pid, None)
+        else:
+            self.open[pid] = None
+        return self.decision("unusual_hours", "person", pid, status,  # type: ignore[arg-type]
+                             severity, start, self._day_end(day), evidence, p.grid)
+
+
+def _hours_text(hours: tuple[int, ...]) -> str:
+    """Runs of hours as ``00-05``-style text (end exclusive), in the order of the night."""
+    runs: list[list[int]] = []
+    for h in hours:
+        if runs and (runs[-1][-1] + 1) % 24 == h:
+            runs[-1].append(h)
+        else:
+            runs.append([h])
+    if len(runs) > 1 and (runs[-1][-1] + 1) % 24 == runs[0][0]:
+        runs[0] = runs.pop() + runs[0]
+    return ", ".join(f"{r[0]:02d}-{(r[-1] + 1) % 24:02d}" for r in runs)
+
+
+def _binom_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p); n is at most a few weeks of days."""
+    if k <= 0:
+        return 1.0
+    if k > n:
+        return 0.0
+    return min(1.0, sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k, n + 1)))

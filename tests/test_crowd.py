@@ -1,0 +1,246 @@
+"""``crowd`` (人员聚集): surges against the place's own hour-of-week baseline, and invariants."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from config.patterns import CrowdConfig
+from detectors.base import Decision
+from detectors.crowd import Crowd, _nb_tail
+from gridwatch.events import Access
+from gridwatch.registry import Registry
+
+H, DAY, Q = 3600.0, 86400.0, 900.0
+T0 = 1_800_000_000 - 1_800_000_000 % 86400 - 8 * 3600  # a local (UTC+8) midnight
+LATENESS = 300.0
+RESIDENTS = [f"p{i}" for i in range(40)]
+
+
+def registry() -> Registry:
+    reg = Registry()
+    reg.put("grids", {"grid_id": "g1"})
+    reg.put("houses", {"house_id": "h1", "grid_id": "g1"})
+    for gate in ("gate-1", "gate-2"):
+        reg.put("gates", {"gate_id": gate, "grid_id": "g1"})
+    reg.put("gates", {"gate_id": "door-h1", "grid_id": "g1", "house_id": "h1"})
+    for pid in RESIDENTS:
+        reg.put("persons", {"person_id": pid, "house_id": "h1"})
+    return reg
+
+
+COURIERS = [f"c-{i}" for i in range(8)]  # stable face ids the registry does not know
+
+
+def routine(days: float, seed: int = 1, gate: str = "gate-1", peak: int = 0) -> list[Access]:
+    """2–6 residents per quarter hour (``peak`` more coming home at 18:00 every day), and in
+    the daytime 0–3 couriers or visitors: a community gate always sees some strangers."""
+    rng, out = random.Random(seed), []
+    for q in range(int(days * 96)):
+        n = rng.randint(2, 6) + (peak if q % 96 == 72 else 0)
+        for i in range(n):
+            t = T0 + q * Q + rng.uniform(0, Q)
+            out.append(Access(f"{gate}-{q}-{i}", t, gate, "in", "face", rng.choice(RESIDENTS)))
+        for i in range(rng.randint(0, 3) if 32 <= q % 96 < 84 else 0):
+            t = T0 + q * Q + rng.uniform(0, Q)
+            out.append(Access(f"{gate}-{q}-c{i}", t, gate, "in", "face", rng.choice(COURIERS)))
+    return out
+
+
+def surge(t0: float, n: int, spread: float, gate: str = "gate-1", tag: str = "s",
+          unrecognised: float = 0.0, seed: int = 2) -> list[Access]:
+    rng = random.Random(seed)
+    return [Access(f"{tag}{i}", t0 + rng.uniform(0, spread), gate, "in", "other",
+                   None if rng.random() < unrecognised else f"{tag}-{i}") for i in range(n)]
+
+
+def play(det: Crowd, events: list[Access], until: float) -> list[Decision]:
+    out: list[Decision] = []
+    newest = float("-inf")
+    for ev in events:
+        out += det.observe(ev)
+        newest = max(newest, ev.t)
+        out += det.advance(newest - LATENESS)
+    return out + det.advance(until)
+
+
+def brief(ds: list[Decision]) -> list[tuple[str, str, str, str, float, float]]:
+    return [(d.subject_id, d.status, d.severity, d.evidence["test"],
+             round((d.start - T0) / H, 3), round((d.t - T0) / H, 3)) for d in ds]
+
+
+def hours(x: float) -> float:
+    return round(x, 3)
+
+
+def by_time(events: list[Access]) -> list[Access]:
+    return sorted(events, key=lambda e: e.t)
+
+
+# ------------------------------------------------------------ timelines
+def test_fifty_strangers_in_a_quarter_hour_escalate_and_resolve_once() -> None:
+    t1 = T0 + 3 * DAY + 14 * H
+    events = by_time(routine(4) + [Access(f"x{i}", t1 + i * 15, "gate-1", "in", "face", f"s{i}")
+                                   for i in range(50)])
+    got = play(Crowd(CrowdConfig(grid_level=False), registry()), events, T0 + 4 * DAY)
+    def at(k: int) -> float:  # hours since T0 when the k-th stranger (from 0) passes
+        return hours(3 * 24 + 14 + k * 15 / H)
+    # opened when the tail test passes tail_p (the 22nd stranger, couriers included: at
+    # 14:00 about two are expected), orange at twice the firing limit of min_count = 12
+    # strangers, red at four times; resolved an hour after both counts are back to usual
+    assert brief(got) == [
+        ("gate-1", "firing", "yellow", "strangers", at(21), at(21)),
+        ("gate-1", "firing", "orange", "strangers", at(21), at(23)),
+        ("gate-1", "firing", "red", "strangers", at(21), at(47)),
+        ("gate-1", "resolved", "red", "strangers", at(21), 87.45),
+    ]
+    ev = got[0].evidence
+    assert (ev["strangers"], ev["window_minutes"], ev["unrecognised_passes"]) == (22, 15.0, 0)
+    assert ev["expected"] < 3 and ev["p_value"] <= CrowdConfig().tail_p
+    assert got[-1].evidence["back_to_usual_at"] == T0 + 86.45 * H
+    assert got[-1].evidence["peak"] == 55  # 50 strangers and 5 residents
+
+
+def test_a_crowd_entering_by_two_gates_is_one_grid_episode() -> None:
+    t1 = T0 + 3 * DAY + 10 * H
+    events = by_time(routine(4) + routine(4, seed=3, gate="gate-2")
+                     + surge(t1, 20, 600, "gate-1", "a", unrecognised=0.5)
+                     + surge(t1, 20, 600, "gate-2", "b", unrecognised=0.5, seed=4))
+    got = play(Crowd(CrowdConfig(), registry()), events, T0 + 4 * DAY)
+    assert [(d.subject_type, d.subject_id, d.status) for d in got
+            if d.status == "firing"][:1] == [("grid", "g1", "firing")]
+    assert {(d.subject_type, d.status) for d in got} == {("grid", "firing"), ("grid", "resolved")}
+
+
+def test_unrecognised_passes_count_as_people() -> None:
+    t1 = T0 + 3 * DAY + 10 * H
+    events = by_time(routine(4) + surge(t1, 60, 600, unrecognised=1.0))
+    got = play(Crowd(CrowdConfig(grid_level=False), registry()), events, T0 + 4 * DAY)
+    assert got[0].evidence["unrecognised_passes"] >= CrowdConfig().min_count
+    assert [d.status for d in got] == ["firing"] * (len(got) - 1) + ["resolved"]
+
+
+def test_a_place_is_not_judged_during_its_warmup() -> None:
+    events = by_time(routine(2) + surge(T0 + DAY + 10 * H, 80, 600))
+    assert play(Crowd(CrowdConfig(grid_level=False), registry()), events, T0 + 2 * DAY) == []
+
+
+def test_home_doors_are_group_rentals_business() -> None:
+    det = Crowd(CrowdConfig(), registry())
+    assert det.shard_key(Access("e", T0, "door-h1", "in", "face", "p1")) is None
+    assert det.shard_key(Access("e", T0, "gate-1", "in", "face", "p1")) == "g1"
+    assert det.shard_key(Access("e", T0, "gate-x", "in", "face", "p1")) == "gate-x"
+
+
+# ------------------------------------------------------------ negative cases
+def test_a_festival_day_at_one_gate_is_not_a_crowd() -> None:
+    """120 announced visitors spread over 09:00–17:00, each staying 1–3 h (the fair)."""
+    rng = random.Random(5)
+    fair: list[Access] = []
+    for i in range(120):
+        who = None if rng.random() < 0.4 else f"v-{i}"
+        t_in = T0 + 5 * DAY + 9 * H + rng.uniform(0, 7 * H)
+        t_out = min(t_in + rng.uniform(1, 3) * H, T0 + 5 * DAY + 18 * H)
+        fair += [Access(f"v{i}i", t_in, "gate-1", "in", "other", who),
+                 Access(f"v{i}o", t_out, "gate-1", "out", "other", who)]
+    events = by_time(routine(7) + fair)
+    assert play(Crowd(CrowdConfig(), registry()), events, T0 + 7 * DAY) == []
+
+
+def test_the_evening_rush_home_is_learned_per_hour() -> None:
+    """30 more residents at 18:00 every day: the 18:00 bin expects them."""
+    events = by_time(routine(10, peak=30))
+    assert play(Crowd(CrowdConfig(), registry()), events, T0 + 10 * DAY) == []
+
+
+@given(st.integers(0, 10_000))
+@settings(max_examples=4, deadline=None, derandomize=True)
+def test_ordinary_days_raise_nothing(seed: int) -> None:
+    events = by_time(routine(6, seed=seed) + routine(6, seed=seed + 1, gate="gate-2"))
+    assert play(Crowd(CrowdConfig(), registry()), events, T0 + 6 * DAY) == []
+
+
+# ------------------------------------------------------------ invariants
+@given(st.lists(st.tuples(st.floats(0, 6 * H), st.integers(-1, 30)), min_size=1,
+                max_size=300))
+@settings(max_examples=40, deadline=None, derandomize=True)
+def test_window_counts_are_the_distinct_ids_of_the_last_window(
+        passes: list[tuple[float, int]]) -> None:
+    reg = registry()
+    events = by_time([Access(f"e{i}", T0 + t, "gate-1", "in", "face",
+                             None if k < 0 else (f"p{k}" if k < 20 else f"s{k}"))
+                      for i, (t, k) in enumerate(passes)])
+    det = Crowd(CrowdConfig(grid_level=False), reg)
+    play(det, events, events[-1].t)
+    now = events[-1].t
+    live = [e for e in events if e.t > now - Q]
+    ids = {e.person_id for e in live if e.person_id}
+    unrecognised = sum(e.person_id is None for e in live)
+    place = det.places["gate-1"]
+    assert place.counts() == (len(ids) + unrecognised,
+                              len({i for i in ids if i not in reg.persons}) + unrecognised)
+    assert len(place.window) == len(live)
+
+
+@given(st.integers(0, 10_000), st.floats(0.0, LATENESS))
+@settings(max_examples=8, deadline=None, derandomize=True)
+def test_arrival_order_within_the_lateness_changes_nothing(seed: int, disorder: float) -> None:
+    events = by_time(routine(4) + surge(T0 + 3 * DAY + 11 * H, 60, 900))
+    rng = random.Random(seed)
+    shuffled = sorted(events, key=lambda e: e.t + rng.uniform(0, disorder))
+    want = play(Crowd(CrowdConfig(), registry()), events, T0 + 4 * DAY)
+    assert want and play(Crowd(CrowdConfig(), registry()), shuffled, T0 + 4 * DAY) == want
+
+
+def test_snapshot_and_restore_mid_stream_give_the_same_alerts() -> None:
+    events = by_time(routine(4) + surge(T0 + 3 * DAY + 11 * H, 60, 900))
+    want = play(Crowd(CrowdConfig(), registry()), events, T0 + 4 * DAY)
+    det = Crowd(CrowdConfig(), registry())
+    cut = next(i for i, e in enumerate(events) if e.t > T0 + 3 * DAY + 11 * H + 300)
+    got = play(det, events[:cut], events[cut - 1].t - LATENESS)
+    fresh = Crowd(CrowdConfig(), registry())
+    fresh.restore(det.snapshot())
+    assert got + play(fresh, events[cut:], T0 + 4 * DAY) == want
+
+
+def test_state_is_bounded() -> None:
+    """A flood saturates the window; weeks later the place holds its bins and nothing more."""
+    det = Crowd(CrowdConfig(grid_level=False, max_window_passes=100), registry())
+    play(det, by_time(routine(3) + surge(T0 + 2.5 * DAY, 5000, 600)), T0 + 3 * DAY)
+    assert len(det.places["gate-1"].window) <= 100
+    size = len(det.snapshot())
+    play(det, by_time([e for e in routine(30) if e.t > T0 + 3 * DAY]), T0 + 30 * DAY)
+    place = det.places["gate-1"]
+    assert len(place.pending) <= det._delay + 1 and len(place.window) < 100
+    assert len(det.snapshot()) <= size * 1.1 and len(det.deadlines) <= len(det.places)
+
+
+def test_negative_binomial_tail() -> None:
+    assert _nb_tail(0, 3.0, 0.1) == 1.0
+    assert abs(_nb_tail(1, 2.0, 1e-6) - (1 - 2.718281828 ** -2)) < 1e-3  # ~Poisson
+    assert _nb_tail(30, 3.0, 0.5) < _nb_tail(30, 3.0, 2.0) < 1.0
+
+
+def test_a_daily_shift_change_on_the_boundary_second_is_learned() -> None:
+    """60 workers pass at exactly 06:00:00 daily: a pass on a window boundary is learned by
+    the window it closes, so from the first judged day on it is expected."""
+    shift = [Access(f"w{d}-{i}", T0 + d * DAY + 6 * H, "gate-1", "in", "card", RESIDENTS[i % 40])
+             for d in range(8) for i in range(60)]
+    reg = registry()
+    for i in range(60):
+        reg.put("persons", {"person_id": f"w-{i}", "house_id": "h1"})
+    shift = [Access(e.event_id, e.t, e.gate_id, "in", "card", f"w-{k % 60}")
+             for k, e in enumerate(shift)]
+    assert play(Crowd(CrowdConfig(), reg), by_time(routine(8) + shift), T0 + 8 * DAY) == []
+
+
+def test_summaries_say_how_many_against_how_many() -> None:
+    from sinks.summary import summarize
+    t1 = T0 + 3 * DAY + 14 * H
+    events = by_time(routine(4) + surge(t1, 50, 600))
+    got = play(Crowd(CrowdConfig(grid_level=False), registry()), events, T0 + 4 * DAY)
+    assert summarize(got[0], [], "zh-CN").startswith("出入口 gate-1 15 分钟内 ")
+    assert "平时约" in summarize(got[0], [], "zh-CN")
+    assert summarize(got[-1], [], "en").startswith("gate gate-1: crowd dispersed (peak ")
