@@ -121,6 +121,7 @@ class EventCluster(DetectorBase):
 
     name = "event_cluster"
     version = "1"
+    streams = frozenset({"report", "iot"})
     _not_state = ("config", "registry", "_eps_t", "_alarm_limit")
 
     def __init__(self, config: EventClusterConfig, registry: Registry) -> None:

@@ -137,6 +137,7 @@ class Crowd(DetectorBase):
 
     name = "crowd"
     version = "1"
+    streams = frozenset({"access"})
     _not_state = ("config", "registry", "_w", "_offset", "_alpha_day", "_alpha_end",
                   "_level_rate", "_min_n", "_hold", "_delay")
 

@@ -157,6 +157,7 @@ class UnusualHours(DetectorBase):
 
     name = "unusual_hours"
     version = "1"
+    streams = frozenset({"access"})
     _not_state = ("config", "registry", "_night", "_offset", "_decay", "_ring")
 
     def __init__(self, config: UnusualHoursConfig, registry: Registry) -> None:

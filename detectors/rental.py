@@ -109,6 +109,7 @@ class GroupRental(DetectorBase):
 
     name = "group_rental"
     version = "1"
+    streams = frozenset({"access", "iot"})
     _not_state = ("config", "registry", "_offset", "_decay", "_recent", "_bits", "_keep")
 
     def __init__(self, config: GroupRentalConfig, registry: Registry) -> None:
