@@ -165,6 +165,81 @@ def run_workers(settings: Settings, registry_dir: Path, tmp: Path, workers: int,
             proc.stop()
 
 
+def alarm(n: int, ts: str) -> dict[str, Any]:
+    """A smoke alarm of a fresh device: it fires the moment the engine observes it."""
+    return {"event_id": f"lat-{n}", "ts": ts, "device_id": f"sm-lat-{n}", "metric": "smoke",
+            "value": 1}
+
+
+def paced(settings: Settings, objs: list[dict[str, Any]], rate: float, batch: int,
+          seconds: float) -> dict[str, float]:
+    """Send the feed at ``rate`` events/s in batches, one smoke alarm per batch;
+    returns each alarm device's record timestamp (ms) on the input topic."""
+    p, sent, futures = producer(settings), 0, {}
+    start, pending = time.monotonic(), []
+    for obj in objs:
+        if time.monotonic() - start > seconds:
+            break
+        pending.append(obj)
+        if len(pending) < batch:
+            continue
+        by_stream: dict[str, list[dict[str, Any]]] = {}
+        for o in pending:
+            by_stream.setdefault(o["stream"], []).append(
+                {k: v for k, v in o.items() if k != "stream"})
+        by_stream.setdefault("iot", []).append(alarm(sent, pending[-1]["ts"]))
+        for stream, items in by_stream.items():
+            fut = p.send(settings.kafka.topics.for_stream(stream), value=orjson.dumps(items))
+            if stream == "iot":
+                futures[f"sm-lat-{sent}"] = fut
+        sent += 1
+        pending = []
+        time.sleep(max(0.0, start + sent * batch / rate - time.monotonic()))
+    p.flush(60)
+    p.close()
+    return {dev: fut.get(30).timestamp for dev, fut in futures.items()}
+
+
+def alert_times(settings: Settings, devices: set[str], timeout_s: float = 60) -> dict[str, float]:
+    """Record timestamps (ms) of the first alert of each alarm device on ``gw.alerts``."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(settings.kafka.topics.alerts, group_id=None,
+                             auto_offset_reset="earliest", consumer_timeout_ms=3000,
+                             **kafka_python_config(settings.kafka))
+    found: dict[str, float] = {}
+    deadline = time.monotonic() + timeout_s
+    while len(found) < len(devices) and time.monotonic() < deadline:
+        for msg in consumer:
+            dev = orjson.loads(msg.value)["subject"]["id"]
+            if dev in devices and dev not in found:
+                found[dev] = msg.timestamp
+    consumer.close()
+    return found
+
+
+def latency(settings: Settings, registry_dir: Path, tmp: Path, objs: list[dict[str, Any]],
+            rate: float, batch: int, seconds: float = 30.0) -> tuple[float, float, int, int]:
+    """p50 and p99 (s) from an alarm's append to its alert's append, at ``rate``."""
+    config = write_config(settings, tmp / f"{settings.kafka.group_id}.yaml")
+    proc = WorkerProcess(config, registry_dir, tmp / f"{settings.kafka.group_id}.log")
+    proc.start()
+    try:
+        deadline = time.monotonic() + 120
+        while "opened from" not in proc.log_path.read_text(errors="replace"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start:\n{proc.tail(20)}")
+            time.sleep(0.2)
+        sent = paced(settings, objs, rate, batch, seconds)
+        seen = alert_times(settings, set(sent))
+    finally:
+        proc.stop()
+    lat = sorted((seen[d] - sent[d]) / 1000 for d in seen)
+    if not lat:
+        raise RuntimeError("no alert arrived for the alarms")
+    return lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))], len(lat), len(sent)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--persons", type=int, default=400)
@@ -172,6 +247,7 @@ def main() -> int:
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--partitions", type=int, default=4)
     p.add_argument("--workers", type=int, default=1, help="also run this many workers")
+    p.add_argument("--latency-at", type=float, help="only measure latency, at this rate")
     args = p.parse_args()
     from gridwatch.simulate import simulate
 
@@ -182,6 +258,12 @@ def main() -> int:
         registry_dir = tmp / "city" / "registry"
         expected = work_events(objs, Registry.from_dir(registry_dir), args.partitions)
         n = len(objs)
+        if args.latency_at:
+            p50, p99, got, sent = latency(fresh_settings(broker.bootstrap, args.partitions),
+                                          registry_dir, tmp, objs, args.latency_at, args.batch)
+            print(f"latency at {args.latency_at:,.0f} events/s: p50 {p50 * 1000:,.0f} ms, "
+                  f"p99 {p99 * 1000:,.0f} ms ({got} of {sent} alarms)")
+            return 0
         rows = [("no-op Faust agent, 1 event/message (baseline)",
                  noop_baseline(broker.bootstrap, objs, fresh_settings(broker.bootstrap, 1)))]
         for label, batch, workers in (("gridwatch worker, 1 event/message", 1, 1),
@@ -193,12 +275,17 @@ def main() -> int:
             publish(s, messages(objs, batch))
             secs = run_workers(s, registry_dir, tmp, workers, expected)
             rows.append((label, n / secs))
+        half = rows[2][1] / 2
+        p50, p99, got, sent = latency(fresh_settings(broker.bootstrap, args.partitions),
+                                      registry_dir, tmp, objs, half, args.batch)
     base = rows[0][1]
     print(f"feed: {n} events ({args.persons} persons × {args.days} days), "
           f"{args.partitions} partitions, every detector on")
     print(f"{'run':<52}{'events/s':>10}{'× baseline':>12}")
     for label, rate in rows:
         print(f"{label:<52}{rate:>10,.0f}{rate / base:>12.2f}")
+    print(f"latency at {half:,.0f} events/s (half the batched rate), append → alert append: "
+          f"p50 {p50 * 1000:,.0f} ms, p99 {p99 * 1000:,.0f} ms ({got} of {sent} alarms)")
     return 0
 
 

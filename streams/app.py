@@ -75,8 +75,26 @@ class FaustOutputs:
         return await self.topics["checkpoints"].send(key=key, value=value, partition=partition)
 
 
+def _fetch_wait(ms: int) -> None:
+    """Faust builds its consumer with ``fetch_max_wait_ms=1500`` and offers no setting
+    for it. A broker that holds every fetch to that deadline (Tansu does) would add
+    up to 1.5 s per hop (input → router → work), so the consumer gets ours instead."""
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread as Thread
+
+    original = getattr(Thread, "_gridwatch_original", Thread._create_worker_consumer)
+
+    def create(self: Any, transport: Any) -> Any:
+        consumer = original(self, transport)
+        consumer._fetch_max_wait_ms = ms  # read by aiokafka when the consumer starts
+        return consumer
+
+    Thread._gridwatch_original = original  # type: ignore[attr-defined]
+    Thread._create_worker_consumer = create  # type: ignore[method-assign]
+
+
 def _app(settings: Settings) -> faust.App:
     kafka = settings.kafka
+    _fetch_wait(kafka.fetch_max_wait_ms)
     broker = ([f"kafka://{h}" for h in bootstrap_list(kafka)] if kafka.bootstrap_servers
               else "kafka://localhost:9092")
     datadir = Path(tempfile.gettempdir()) / "gridwatch-faust" / kafka.group_id
