@@ -183,6 +183,11 @@ class AlertSettings(Section):
         default_factory=lambda: {"orange": 4 * HOUR, "red": 1 * HOUR},
         description="re-send a still-firing episode of this severity after this much event "
                     "time without an update; a severity not listed is never repeated")
+    repeat_interval_by_kind: dict[str, dict[Severity, float]] = Field(
+        default_factory=lambda: {"group_rental": {"orange": 24 * HOUR},
+                                 "unusual_hours": {"orange": 24 * HOUR}},
+        description="per-kind replacement of repeat_interval_s: patterns that change over "
+                    "days (群租, 昼伏夜出) are visited once a day, not every few hours")
     inhibit: tuple[InhibitRule, ...] = Field(default_factory=_default_inhibit)
     routes: tuple[Route, ...] = Field(default_factory=_default_routes)
     silences: SilenceSettings = Field(default_factory=SilenceSettings)
@@ -196,6 +201,20 @@ class AlertSettings(Section):
                 raise ValueError(f"repeat_interval_s.{sev} cannot be zero or negative "
                                  f"(leave the severity out to never repeat it)")
         return v
+
+    @field_validator("repeat_interval_by_kind")
+    @classmethod
+    def _positive_by_kind(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for kind, intervals in v.items():
+            for sev, seconds in intervals.items():
+                if seconds <= 0:
+                    raise ValueError(f"repeat_interval_by_kind.{kind}.{sev} cannot be zero or "
+                                     f"negative (leave the severity out to never repeat it)")
+        return v
+
+    def repeat_interval(self, kind: str, severity: str) -> float | None:
+        """Seconds between repeats of a still-firing episode, or None: never repeated."""
+        return self.repeat_interval_by_kind.get(kind, self.repeat_interval_s).get(severity)
 
     @field_validator("inhibit")
     @classmethod

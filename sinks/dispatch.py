@@ -100,7 +100,7 @@ class Dispatcher:
         st.delivered = True
         st.pending, st.silenced_by, st.inhibited_by = None, (), ()
         st.recheck_at = float("inf")
-        interval = self.config.repeat_interval_s.get(c.alert["severity"])
+        interval = self.config.repeat_interval(c.alert["kind"], c.alert["severity"])
         if c.alert["status"] == "firing" and interval:
             st.last = dict(c.alert)
             st.next_repeat = c.t + interval
@@ -167,7 +167,7 @@ class Dispatcher:
     def _repeat(self, aid: str, st: EpisodeState, due: float, out: list[Alert]) -> None:
         last = st.last
         assert last is not None
-        interval = self.config.repeat_interval_s.get(last["severity"])
+        interval = self.config.repeat_interval(last["kind"], last["severity"])
         if st.pending is None and not self.why(
                 Candidate(last, alert_labels(last, self.registry), due)):
             seq = self.book.bump(st.key, due)

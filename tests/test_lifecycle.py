@@ -54,6 +54,18 @@ def test_repeat_interval(severity: str, until: float, times: list[float]) -> Non
     assert all(a["evidence"] == opened["evidence"] for a in out)
 
 
+def test_slow_patterns_repeat_daily_not_every_four_hours() -> None:
+    pipe = Pipe()
+    pipe.decide(decision("group_rental", "house", "h-1", "orange"),
+                decision("sensor_threshold", "device", "d-1", "orange"))
+    out = pipe.advance(25)
+    assert [(a["subject"]["id"], a["ts"]) for a in out if a["subject"]["id"] == "h-1"] == \
+        [("h-1", at(24))]
+    assert len([a for a in out if a["subject"]["id"] == "d-1"]) == 6  # every 4 h
+    with pytest.raises(ValidationError, match="repeat_interval_by_kind.crowd.red cannot be"):
+        AlertSettings(repeat_interval_by_kind={"crowd": {"red": -1}})
+
+
 def test_an_update_restarts_the_repeat_clock_and_resolution_stops_it() -> None:
     pipe = Pipe()
     pipe.decide(decision("sensor_threshold", "device", "d-1", "orange"))
