@@ -1,0 +1,79 @@
+"""Presence quality on a simulated city: what ``gridwatch evaluate`` does not report.
+
+    .venv/bin/python bench/presence_quality.py CITY_DIR ALERTS.jsonl
+
+Prints, for the presence kinds: the evaluate table; false alarms per watched
+person per day (strict: every episode matching no incident of its kind; and
+explained: episodes matching an incident's ``also`` list — a sick resident's
+stay_in — not counted); and the presence episodes about negative controls
+(healthy travellers, vacant homes, late sleepers, people home all day).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from config.models import load_settings  # noqa: E402
+from detectors.presence import Presence  # noqa: E402
+from gridwatch.evaluate import (  # noqa: E402
+    _matches,
+    _ts,
+    first_updates,
+    format_table,
+    load_jsonl,
+    score,
+)
+from gridwatch.registry import Registry  # noqa: E402
+
+KINDS = ("stay_in", "out_no_return", "long_absent", "no_usage")
+
+
+def explained(ep: dict, truth: list[dict], reg: Registry) -> bool:
+    """An episode about the subject of an incident that lists this kind under ``also``."""
+    sid = ep["subject"]["id"]
+    for inc in truth:
+        if ep["kind"] not in inc.get("detail", {}).get("also", []):
+            continue
+        people = {inc["subject_id"], inc.get("detail", {}).get("person_id")}
+        if sid in people or reg.person_house(sid) == inc["subject_id"]:
+            alt = {**inc, "kind": ep["kind"], "subject_id": sid}
+            if _matches(ep, alt):
+                return True
+    return False
+
+
+def main() -> None:
+    city, alerts_path = Path(sys.argv[1]), Path(sys.argv[2])
+    reg = Registry.from_dir(city / "registry")
+    truth = [i for i in load_jsonl(city / "truth.jsonl") if i["kind"] in KINDS]
+    controls = load_jsonl(city / "controls.jsonl")
+    alerts = [a for a in load_jsonl(alerts_path) if a["kind"] in KINDS]
+    print(format_table(score(alerts, truth)))
+    det = Presence(load_settings(None).detectors.presence, reg)
+    watched = sum(det.rule(p) is not None for p in reg.persons)
+    ts = [c["start"] for c in controls if c.get("start")] + [i["start"] for i in truth]
+    days = (max(_ts(t) or 0 for t in ts) - min(_ts(t) or 0 for t in ts)) / 86400 + 1
+    eps = first_updates(alerts)
+    false = [e for e in eps if not any(_matches(e, i) for i in truth)]
+    unexplained = [e for e in false if not explained(e, truth, reg)]
+    print(f"\nwatched persons {watched}, ~{days:.0f} days; false episodes {len(false)} "
+          f"({len(false) / watched / days:.4f} per watched person-day), of which "
+          f"{len(unexplained)} not explained by an incident's 'also' "
+          f"({len(unexplained) / watched / days:.4f})")
+    for e in unexplained:
+        ev = e["evidence"]
+        print(f"  false {e['kind']:<14} {e['subject']['id']}  {e['starts_at'][5:16]} -> "
+              f"{e['ts'][5:16]}  {ev.get('rule')} {ev.get('threshold_hours')} h")
+    by_kind: dict[str, set[str]] = {}
+    for c in controls:
+        by_kind.setdefault(c["kind"], set()).add(c["subject_id"])
+    for kind, ids in sorted(by_kind.items()):
+        hits = [e for e in eps if e["subject"]["id"] in ids]
+        print(f"{kind:<32} {len(ids):>4} subjects, {len(hits)} presence episodes")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""Config of the presence family: stay_in, out_no_return, long_absent and no_usage.
+
+Thresholds are per registry tag (``elderly_alone``, ``dementia``, …) and may be
+overridden per grid; a person with several tags gets the most protective
+combination (shortest hours, highest severity). Only tags with ``watch`` raise
+alerts, and only watched people are tracked at all: an untagged resident who
+travels for a week costs nothing and raises nothing.
+
+The fixed hours are the *outer bound*. Where a home's own devices show the
+person's life (one registered occupant, a water meter, door or motion sensor),
+the detector learns the household's routine and alerts earlier, when the
+silence is improbable for this household at this hour (see docs/presence.md).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from config.base import Section
+from config.sensor import Severity
+
+SEVERITIES = ("blue", "yellow", "orange", "red")
+
+
+class TagRule(Section):
+    """What counts as too long for people with one tag; ``None`` = that kind is not judged."""
+
+    watch: bool = Field(default=False, description="raise presence alerts for this tag")
+    stay_in_hours: float | None = Field(default=None, gt=0, description="inside (last pass "
+                                        "`in`) with no sign of life this long; the outer bound "
+                                        "of the learned silence where home devices are "
+                                        "attributable, a no-`out` rule where they are not")
+    out_hours: float | None = Field(default=None, gt=0, description="outside (last pass `out`) "
+                                    "with no return this long; the outer bound of the learned "
+                                    "outing length")
+    absent_hours: float | None = Field(default=None, gt=0, description="not seen anywhere (no "
+                                       "pass, no attributable home activity) this long")
+    severity: Severity = Field(default="yellow", description="severity of the first alert")
+    orange_hours: float | None = Field(default=None, gt=0, description="silence (since the "
+                                       "episode's start) that raises it to at least orange")
+    red_hours: float | None = Field(default=None, gt=0, description="silence that raises it "
+                                    "to red")
+
+
+class TagOverride(Section):
+    """A per-grid change to one tag's rule: fields left unset keep the city-wide value."""
+
+    watch: bool | None = None
+    stay_in_hours: float | None = Field(default=None, gt=0)
+    out_hours: float | None = Field(default=None, gt=0)
+    absent_hours: float | None = Field(default=None, gt=0)
+    severity: Severity | None = None
+    orange_hours: float | None = Field(default=None, gt=0)
+    red_hours: float | None = Field(default=None, gt=0)
+
+
+def _default_tags() -> dict[str, TagRule]:
+    # elderly_alone: Shanghai's home kit for elderly people living alone (智能水表、门磁、
+    # 红外、烟感, Xinhua 2020-12-10) alarms when the door is not opened and no infrared
+    # motion is seen for 24 h: that is our outer bound of a silent home; the learned
+    # routine alerts within hours. Two days unseen away from home is a welfare check.
+    # dementia: most people with dementia who wander are found within 1.6 km, and of
+    # those not found within 24 h almost half died (Koester & Stooksbury 1995, Wilderness
+    # Environ Med 6:34): the learned outing length alerts first, 8 h is the bound (a day
+    # at a day-care centre, 日间照料, must not page), 24 h is red.
+    # key_person: 重点人员 not seen for two days (not watched: elderly, minor, disabled,
+    # whose rules apply when a grid watches them).
+    return {
+        "elderly_alone": TagRule(watch=True, stay_in_hours=24, absent_hours=48,
+                                 severity="orange", red_hours=24),
+        "dementia": TagRule(watch=True, out_hours=8, absent_hours=24, severity="orange",
+                            red_hours=24),
+        "key_person": TagRule(watch=True, absent_hours=48, severity="yellow", orange_hours=96),
+        "elderly": TagRule(stay_in_hours=48, absent_hours=72, severity="yellow",
+                           orange_hours=72),
+        "disabled": TagRule(stay_in_hours=48, absent_hours=72, severity="yellow",
+                            orange_hours=72),
+        "minor": TagRule(out_hours=24, absent_hours=48, severity="yellow", orange_hours=36),
+    }
+
+
+class NoUsageConfig(Section):
+    """``no_usage`` (用水看护): a watched one-person household whose water stopped.
+
+    Published rules: under 0.01 m³ in 12 h (Shenzhen Longgang, 深圳特区报 2021-12-17;
+    Shanghai Changning, Xinhua 2020-12-10), under 0.01 m³ in 24 h (Taicang, 苏报 2024),
+    under 8 L in 24 h (Ningbo Haishu, 宁波日报 2022-05-20). Our fixed rule is the 12 h
+    one, counted in waking hours only, so a night's sleep never trips it; the
+    learned routine alerts earlier when this household always has water running by
+    now (a learned deadline falling at night is judged again by the morning's
+    line). It waits while the resident is known to be out or in a stay_in.
+    """
+
+    enabled: bool = True
+    tags: tuple[str, ...] = Field(default=("elderly_alone",), description="a one-person "
+                                  "household whose resident has one of these tags is watched")
+    volume_m3: float = Field(default=0.01, gt=0, description="less than this in the window is "
+                             "no use (Shenzhen, Shanghai, Taicang: 0.01 m³)")
+    window_hours: float = Field(default=12.0, gt=0, description="waking hours of the fixed "
+                                "window (Shenzhen, Shanghai: 12 h)")
+    use_min_m3: float = Field(default=0.001, gt=0, description="a reading at least this is a "
+                              "use for the learned routine (1 L, a meter's usual resolution)")
+    night_start_hour: int = Field(default=22, ge=0, le=23, description="hours from here to "
+                                  "night_end_hour do not count toward the fixed window")
+    night_end_hour: int = Field(default=6, ge=0, le=23)
+    meter_stale_hours: float = Field(default=3.0, gt=0, description="a meter silent this long "
+                                     "proves nothing: device_offline's business, not no_usage")
+    severity: Severity = "yellow"
+    orange_hours: float = Field(default=24.0, gt=0, description="no water for a day (Taicang's "
+                                "24 h rule) is orange")
+    red_hours: float = Field(default=36.0, gt=0, description="a day and a half without water "
+                             "is red")
+
+
+class PresenceConfig(Section):
+    """Presence: ``stay_in`` 久居未出, ``out_no_return`` 久出未归, ``long_absent`` 久未出现.
+
+    ``no_usage`` (用水看护) has its own section below.
+
+    Learned routine (households whose home activity is attributable to the
+    watched person): for each hour of the day, the longest recent silence of
+    the home (and, for ``no_usage``, gap between water uses) that started
+    then, fading per day. A silence is improbable when it outlasts that line
+    times ``silence_factor`` plus ``silence_buffer_hours``; the alert fires
+    then, never before ``silence_min_hours`` and never after the tag's fixed
+    hours. Outings follow the same kind of line (the longest recent outing
+    that started then or ran through that hour, times ``out_factor`` plus
+    ``out_buffer_hours``).
+    """
+
+    enabled: bool = True
+    tags: dict[str, TagRule] = Field(default_factory=_default_tags)
+    grid_overrides: dict[str, dict[str, TagOverride]] = Field(
+        default_factory=dict, description="grid id → tag → changed fields")
+    activity_metrics: tuple[str, ...] = Field(default=("water", "door", "motion"),
+                                              description="home readings that show someone "
+                                              "is up (water: at least use_min_m3; others: ≥0.5)")
+    power_active_kwh_per_h: float | None = Field(default=None, gt=0, description="power above "
+                                                 "this rate also shows activity. Off: fridges, "
+                                                 "heaters and water heaters draw power with "
+                                                 "nobody moving, so power would hide a fall")
+    learn: bool = True
+    silence_factor: float = Field(default=2.0, ge=1, description="learned alert line: the "
+                                  "longest recent silence that started at this hour of the "
+                                  "day (±1 h) times this… (Cuddihy et al. 2007 learned such "
+                                  "per-time-of-day inactivity lines from motion sensors)")
+    silence_buffer_hours: float = Field(default=1.0, ge=0, description="…plus this: a margin "
+                                        "over anything this household has done")
+    silence_margin_max_hours: float = Field(default=3.0, ge=0, description="the factor's "
+                                            "margin is at most this: a 10 h sleep gives a 14 h "
+                                            "line, not 21 h, so the first morning without "
+                                            "water or movement is found by mid-morning")
+    silence_min_hours: float = Field(default=2.0, gt=0, description="no learned alert before "
+                                     "this: a nap, a long bath")
+    history_days: float = Field(default=7.0, ge=0, description="days of a household's own "
+                                "history before its lines are used (every weekday seen once); "
+                                "the fixed hours until then")
+    line_fade_per_day: float = Field(default=0.98, gt=0, le=1, description="lines shrink by "
+                                     "this a day (half-life ~5 weeks), so a long silence of "
+                                     "last season stops masking today's")
+    same_trip_minutes: float = Field(default=30.0, ge=0, description="passes in the same "
+                                     "direction within this are one trip (door, building, "
+                                     "community gate)")
+    out_factor: float = Field(default=2.0, ge=1, description="alert line: longest recent "
+                              "outing that started at (±1 h) or ran through this hour, "
+                              "times this… (the same line as a home's silences)")
+    out_buffer_hours: float = Field(default=1.0, ge=0, description="…plus this")
+    out_min_hours: float = Field(default=4.0, gt=0, description="no learned out alert before "
+                                 "this: half a day out (a morning, an afternoon) needs no "
+                                 "precedent; a person's few short walks say little about "
+                                 "their rare long ones")
+    out_min_outings: int = Field(default=5, ge=1, description="outings seen before the line "
+                                 "is used")
+    no_usage: NoUsageConfig = Field(default_factory=NoUsageConfig)
+    utc_offset_h: float = Field(default=8.0, ge=-12, le=14, description="local clock for "
+                                "hours of the day and week (China Standard Time); keep equal "
+                                "to pipeline.timezone")
+
+    @model_validator(mode="after")
+    def _known_tags(self) -> PresenceConfig:
+        for grid, tags in self.grid_overrides.items():
+            unknown = sorted(set(tags) - set(self.tags))
+            if unknown:
+                raise ValueError(f"grid_overrides[{grid!r}]: no rule for tag {unknown[0]!r}; "
+                                 f"known: {', '.join(sorted(self.tags))}")
+        return self
+
+    def rule(self, tag: str, grid: str | None) -> TagRule | None:
+        """The rule of one tag in one grid (the city-wide rule plus the grid's changes)."""
+        base = self.tags.get(tag)
+        patch = self.grid_overrides.get(grid or "", {}).get(tag)
+        if base is None or patch is None:
+            return base
+        return base.model_copy(update=patch.model_dump(exclude_none=True))

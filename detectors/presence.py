@@ -1,0 +1,704 @@
+"""Presence: ``stay_in``, ``out_no_return``, ``long_absent`` and ``no_usage``.
+
+A watched person's *signs of life* are their passes at any gate (with the
+direction) and, when they live alone, any activity of their home: water,
+door, motion, the home's own door. Where they are is the newest directional
+sign: a pass, or home activity (which means "at home"). A missed face or a
+missed pass cannot open an episode by itself: two ``in`` passes in a row are
+simply "in", and a person seen active at home is not out. In a home of
+several people, activity cannot be told apart, so only the person's own
+passes count.
+
+One silence, one episode. From the last sign of life the detector computes
+when the silence becomes too long for this person:
+
+* inside — ``stay_in``: for a one-person home with sensors, when the silence
+  outlasts this household's alert line for this hour of the day
+  (:class:`~detectors.routine.SilenceLine`), between ``silence_min_hours`` and
+  the tag's ``stay_in_hours``; otherwise at ``stay_in_hours`` after the last
+  pass;
+* outside (or nowhere known) — ``out_no_return`` at the person's outing line
+  (bounded by ``out_min_hours`` and the tag's ``out_hours``), ``long_absent``
+  at ``absent_hours``; the earlier one opens the episode, and the silence then
+  only raises its severity (``orange_hours``, ``red_hours``). Known to be
+  home, a person is never ``long_absent``;
+* ``no_usage`` for a watched one-person home: no water use, learned the same
+  way, bounded by the published fixed window (waking hours only). It waits
+  while the resident is out or in a stay_in/long_absent episode (that one
+  says more). A stay_in whose silence began before the open no_usage fired
+  opens as well (nothing since: a fall after a dry morning is still a fall);
+  one whose silence began after it (seen since, then quiet again: a sick
+  resident dozing) raises the no_usage episode instead of opening another.
+
+Every episode resolves at the next sign of life (or water use). Deadlines sit
+in a heap with lazy invalidation, so ``advance`` costs what falls due. Before
+an event is applied, the deadlines of its person and home that fell before it
+are taken in time order as ``advance`` would have, so results do not depend
+on how often the watermark moves; a sign exactly at a deadline wins.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from datetime import timedelta, timezone
+from typing import Any
+
+from config.presence import PresenceConfig, TagRule
+from detectors.base import SEVERITY_RANK, Decision, DetectorBase
+from detectors.routine import HOUR, SilenceLine, hour_index, waking_deadline
+from gridwatch.events import Access, Event, Iot, iso
+from gridwatch.registry import Registry
+
+UNKNOWN, IN, OUT = 0, 1, 2
+PERSON, HOME = 0, 1
+INF = math.inf
+COVERED = "covered"  # a quiet spell reported by raising the home's open no_usage
+
+
+@dataclass(slots=True)
+class _Person:
+    house: str | None
+    last_seen: float = -INF  # newest sign of life
+    last_pass: float = -INF
+    last_dir: str = ""
+    where: int = UNKNOWN
+    where_t: float = -INF
+    out_since: float = -INF  # the current (or last) outing: [out_since, back_t)
+    back_t: float = -INF
+    line: SilenceLine | None = None  # outings, for a tag with out_hours
+    ep_kind: str = ""
+    ep_start: float = 0.0
+    ep_t: float = 0.0
+    ep_sev: str = ""
+    ep_evidence: dict[str, Any] = field(default_factory=dict)
+    queued: float = 0.0
+
+
+@dataclass(slots=True)
+class _Home:
+    pid: str
+    born: float
+    act: SilenceLine = field(default_factory=SilenceLine)  # silences of all home activity
+    water: SilenceLine = field(default_factory=SilenceLine)  # gaps between water uses
+    last_read: float = -INF  # newest water reading, any value
+    last_power: float = -INF
+    use_last: float = -INF  # newest water use (time of its reading)
+    vols: list[tuple[float, float]] = field(default_factory=list)  # recent uses ≥ volume
+    reset: float = -INF  # the water silence counts from here at the earliest
+    nu_start: float = 0.0
+    nu_t: float = 0.0
+    nu_sev: str = ""
+    nu_evidence: dict[str, Any] = field(default_factory=dict)
+    waiting_meter: bool = False  # the meter went silent: judge at its next reading
+    held: bool = False  # the resident is out or in another episode: judge when that ends
+    queued: float = 0.0
+
+    def vol_anchor(self, volume: float) -> float:
+        """Time after which less than the window's volume was used."""
+        if self.vols and sum(v for _, v in self.vols) >= volume:
+            return self.vols[0][0]
+        return self.born
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    due: float
+    kind: str
+    start: float
+    how: str  # "learned" | "fixed"
+    limit_h: float
+
+
+class Presence(DetectorBase):
+    """Silence of watched people and of elderly-alone homes' water.
+
+    Examples
+    --------
+    An elderly person living alone, whose home shows motion every hour from
+    7 to 22 for a week, comes home at 17:00 on day 8 and falls at 17:40. Their
+    silences starting at that hour have lasted an hour at most, so the alert
+    comes about 3 hours later (1 h × 2 + 1 h), not at the fixed 24 hours; it is
+    orange (the tag's severity) and resolves when a worker opens the door.
+
+    >>> from gridwatch.registry import Registry
+    >>> from gridwatch.events import Access, Iot
+    >>> reg = Registry()
+    >>> reg.put("houses", {"house_id": "h-1", "grid_id": "g-1", "registered_occupants": 1})
+    >>> reg.put("persons", {"person_id": "p-1", "house_id": "h-1", "tags": "elderly_alone"})
+    >>> reg.put("devices", {"device_id": "mo-1", "house_id": "h-1"})
+    >>> reg.put("devices", {"device_id": "dr-1", "house_id": "h-1"})
+    >>> det, H = Presence(PresenceConfig(utc_offset_h=0), reg), 3600.0
+    >>> for day in range(8):
+    ...     for hour in range(7, 22):
+    ...         _ = det.observe(Iot(f"m{day}-{hour}", (day * 24 + hour + .5) * H, "mo-1",
+    ...                             "motion", 1.0))
+    >>> _ = det.observe(Access("a1", (8 * 24 + 17) * H, "gate-1", "in", "face", "p-1"))
+    >>> _ = det.observe(Iot("m-last", (8 * 24 + 17 + 40 / 60) * H, "mo-1", "motion", 1.0))
+    >>> [(d.kind, d.status, d.severity, round(d.t / H - 8 * 24, 2), d.evidence["rule"])
+    ...  for d in det.advance(9 * 24 * H)]
+    [('stay_in', 'firing', 'orange', 20.63, 'learned')]
+    >>> [(d.kind, d.status, d.evidence["hours"])
+    ...  for d in det.observe(Iot("d1", (9 * 24 + 10) * H, "dr-1", "door", 1.0))]
+    [('stay_in', 'resolved', 16.3)]
+    """
+
+    name = "presence"
+    version = "1"
+    _not_state = ("config", "registry", "_rules", "_off", "_tz", "_night", "_water_tags",
+                  "_metrics")
+
+    def __init__(self, config: PresenceConfig, registry: Registry) -> None:
+        self.config = config
+        self.registry = registry
+        self._rules: dict[tuple[tuple[str, ...], str], TagRule | None] = {}
+        self._off = config.utc_offset_h * HOUR
+        self._tz = timezone(timedelta(hours=config.utc_offset_h))
+        nu = config.no_usage
+        self._night = (nu.night_start_hour, nu.night_end_hour)
+        self._water_tags = frozenset(nu.tags) if nu.enabled else frozenset()
+        self._metrics = frozenset(config.activity_metrics) | {"water"} | (
+            {"power"} if config.power_active_kwh_per_h else set())
+        self.persons: dict[str, _Person] = {}
+        self.homes: dict[str, _Home] = {}
+        self.heap: list[tuple[float, int, str]] = []
+
+    # ------------------------------------------------------------ who is watched
+    def rule(self, pid: str) -> TagRule | None:
+        """The person's combined rule over their watched tags (``None``: not watched)."""
+        tags = self.registry.person_tags(pid)
+        if not tags:
+            return None
+        grid = self.registry.person_grid(pid) if self.config.grid_overrides else None
+        key = (tuple(tags), grid or "")
+        if key not in self._rules:
+            self._rules[key] = _combine([r for t in tags
+                                         if (r := self.config.rule(t, grid)) and r.watch])
+        return self._rules[key]
+
+    def _water_watched(self, pid: str) -> bool:
+        return not self._water_tags.isdisjoint(self.registry.person_tags(pid))
+
+    def _tracked(self, pid: str) -> bool:
+        return self.rule(pid) is not None or self._water_watched(pid)
+
+    def _resident(self, house: str | None) -> str | None:
+        """The one registered resident of a home whose activity is theirs, if watched."""
+        if house is None:
+            return None
+        res = self.registry.residents(house)
+        row = self.registry.houses.get(house)
+        if len(res) != 1 or (row is not None and row.registered_occupants > 1):
+            return None
+        return res[0] if self._tracked(res[0]) else None
+
+    def _route(self, ev: Event) -> tuple[str | None, str | None, str | None]:
+        """(person whose state it touches, home whose state it touches, shard key)."""
+        reg = self.registry
+        if isinstance(ev, Access):
+            door = reg.gate_house(ev.gate_id)
+            home = door if self._resident(door) else None
+            pid = ev.person_id if ev.person_id and self._tracked(ev.person_id) else None
+            if home is not None and pid is not None and reg.person_house(pid) != home:
+                pid = None  # a visitor at a watched door: the door's state owns the pass
+            if home is not None:
+                return pid, home, reg.house_grid(home)
+            grid = reg.person_grid(pid) if pid else None
+            return (pid, None, grid) if grid else (None, None, None)
+        if isinstance(ev, Iot) and ev.metric in self._metrics:
+            house = reg.device_house(ev.device_id)
+            if self._resident(house):
+                return None, house, reg.house_grid(house)
+        return None, None, None
+
+    def shard_key(self, event: Event) -> str | None:
+        if not self.config.enabled:
+            return None
+        return self._route(event)[2]
+
+    # ------------------------------------------------------------ events
+    def observe(self, event: Event) -> list[Decision]:
+        if not self.config.enabled:
+            return []
+        pid, house, key = self._route(event)
+        out: list[Decision] = []
+        if key is None:
+            return out
+        self._due_before(pid or (self._resident(house) if house else None),
+                         house or self.registry.person_house(pid), event.t, out)
+        if isinstance(event, Iot):
+            self._reading(house, event, out)  # type: ignore[arg-type]
+        elif isinstance(event, Access):
+            if pid is not None:
+                self._pass(pid, event, out)
+            if house is not None and pid != self._resident(house):
+                # someone at the door; an unidentified exit may be a visitor leaving
+                self._home_sign(house, event.t, event.t, out, event.direction == "in")
+        return out
+
+    def _due_before(self, pid: str | None, house: str | None, t: float,
+                    out: list[Decision]) -> None:
+        """Deadlines of this person and home that fell before ``t``, in time order.
+
+        ``advance`` may not have reached them yet (a coarse watermark, an idle
+        partition): taking them here, as ``advance`` would have, keeps the
+        decisions independent of how often the watermark moves.
+        """
+        for _ in range(16):
+            p = self.persons.get(pid) if pid else None
+            h = self.homes.get(house) if house else None
+            due = [(x.queued, kind, key) for x, kind, key in ((p, PERSON, pid), (h, HOME, house))
+                   if x is not None and x.queued and x.queued < t]
+            if not due:
+                return
+            when, kind, key = min(due)  # type: ignore[type-var]
+            if kind == PERSON:
+                self._person_due(key, when, out)  # type: ignore[arg-type]
+            else:
+                self._home_due(key, when, out)  # type: ignore[arg-type]
+
+    def _pass(self, pid: str, ev: Access, out: list[Decision]) -> None:
+        p = self._person(pid)
+        h = self.homes.get(p.house or "") if p.house else None
+        if h is not None and h.pid == pid:
+            self._home_overdue(p.house, h, ev.t, out)  # type: ignore[arg-type]
+        self._sign(pid, p, ev.t, ev.direction, out)
+        if h is not None and h.pid == pid:
+            self._water_reset(p.house, h, ev.t, out)  # type: ignore[arg-type]
+
+    def _reading(self, house: str, ev: Iot, out: list[Decision]) -> None:
+        cfg, t = self.config, ev.t
+        h = self._home(house)
+        if ev.metric == "water":
+            self._water(house, h, ev, out)
+            return
+        if ev.metric == "power":
+            span = min(max(t - h.last_power, 0.0), HOUR) if h.last_power > -INF else HOUR
+            h.last_power = max(h.last_power, t)
+            limit = cfg.power_active_kwh_per_h or INF
+            if span > 0 and ev.value / (span / HOUR) >= limit:
+                self._home_sign(house, t, t - span, out)
+            return
+        if ev.value >= 0.5:  # door opened, motion seen (and other configured metrics)
+            self._home_sign(house, t, t, out)
+
+    def _water(self, house: str, h: _Home, ev: Iot, out: list[Decision]) -> None:
+        nu, t = self.config.no_usage, ev.t
+        self._home_overdue(house, h, t, out)
+        span = min(t - h.last_read, HOUR) if h.last_read > -INF else 0.0
+        h.last_read = max(h.last_read, t)
+        if ev.value < nu.use_min_m3:
+            if h.waiting_meter:
+                self._home_wake(house, h, t, out)
+            elif not h.queued:
+                self._schedule(HOME, house, h.queued, self._home_next(house, h))
+            return
+        self._learn_water(h, t)
+        h.use_last = max(h.use_last, t)
+        h.vols.append((t, ev.value))
+        h.vols.sort()
+        while len(h.vols) > 1 and sum(v for _, v in h.vols[1:]) >= nu.volume_m3:
+            h.vols.pop(0)
+        if h.nu_sev and t > h.nu_t:
+            self._home_catch_up(house, h, t, out)
+            out.append(self._home_decision(house, h, "resolved", t, {"water_m3": ev.value}))
+            h.nu_sev, h.reset = "", max(h.reset, t)
+        h.waiting_meter = False
+        if "water" in self.config.activity_metrics:
+            # stamped at the reading, not inside its span: a sign dated before its
+            # arrival could open or close an episode depending on the watermark's cadence
+            self._home_sign(house, t, t - span, out)
+        self._schedule(HOME, house, h.queued, self._home_next(house, h))
+
+    def _home_sign(self, house: str, t: float, since: float, out: list[Decision],
+                   moves: bool = True) -> None:
+        """Activity at a one-person home at ``t`` (a reading covering ``since`` … ``t``)."""
+        h = self._home(house)
+        if h.born == INF:
+            h.born = h.reset = t  # the home's history starts with its first sign
+        self._home_overdue(house, h, t, out)
+        p = self._person(h.pid)
+        if p.where == OUT and since < p.where_t:
+            t = min(t, p.where_t)  # used before leaving: not a sign they are back
+            moves = False
+        self._sign(h.pid, p, t, None, out, moves)
+
+    # ------------------------------------------------------------ persons
+    def _person(self, pid: str) -> _Person:
+        p = self.persons.get(pid)
+        if p is None:
+            house = self.registry.person_house(pid)
+            p = self.persons[pid] = _Person(house)
+            rule = self.rule(pid)
+            if rule is not None and rule.out_hours is not None:
+                p.line = SilenceLine()
+        return p
+
+    def _sign(self, pid: str, p: _Person, t: float, direction: str | None,
+              out: list[Decision], moves: bool = True) -> None:
+        """A sign of life of ``pid`` at ``t``; ``direction`` for a pass, ``None`` for home."""
+        if not p.ep_kind and p.queued and t > p.queued:
+            plan = self._plan(pid, p)
+            if plan is not None and plan.due < t:
+                self._open(pid, p, plan, out)  # the silence was real: open, then close
+        if t > p.last_seen:
+            h = self.homes.get(p.house or "")
+            if h is not None and h.pid == pid:
+                self._learn_act(h, p, t)
+            if p.ep_kind and t > p.ep_t:
+                self._catch_up(pid, p, t, out)
+                self._close(pid, p, t, out)
+            p.last_seen = t
+        if direction is not None and t > p.last_pass:
+            p.last_pass, p.last_dir = t, direction
+        was = p.where
+        if moves and t >= p.where_t:
+            self._move(p, t, OUT if direction == "out" else IN)
+        self._schedule(PERSON, pid, p.queued, self._person_next(pid, p))
+        h = self.homes.get(p.house or "")
+        if h is not None and h.pid == pid:
+            if was == OUT and p.where == IN:
+                h.reset = max(h.reset, t)  # back home: the water silence starts again
+            if h.held and not p.ep_kind and p.where != OUT:
+                h.held = False
+                self._schedule(HOME, p.house, h.queued, self._home_next(p.house, h))  # type: ignore[arg-type]
+
+    def _move(self, p: _Person, t: float, where: int) -> None:
+        same_trip = self.config.same_trip_minutes * 60
+        if where == OUT and (p.where != OUT or t - p.where_t > same_trip):
+            p.out_since, p.back_t = t, INF  # a new outing (a second `out` means they were in)
+        elif where == IN and p.where == OUT:
+            p.back_t = t
+            if p.line is not None and not p.ep_kind:
+                p.line.learn(hour_index(p.out_since, self._off), (t - p.out_since) / HOUR,
+                             self.config.line_fade_per_day)
+        p.where, p.where_t = where, t
+
+    def _plan(self, pid: str, p: _Person) -> _Plan | None:
+        """When the current silence becomes an episode, and of which kind."""
+        rule, seen = self.rule(pid), p.last_seen
+        if rule is None or seen == -INF:
+            return None
+        plans: list[_Plan] = []
+        if p.where == OUT and rule.out_hours is not None:
+            plans.append(self._out_plan(p, rule.out_hours))
+        if p.where == IN and rule.stay_in_hours is not None:
+            plans.append(self._stay_plan(p, rule.stay_in_hours))
+        if rule.absent_hours is not None and p.where != IN:
+            plans.append(_Plan(seen + rule.absent_hours * HOUR, "long_absent", seen, "fixed",
+                               rule.absent_hours))
+        return min(plans, key=lambda x: x.due) if plans else None
+
+    def _stay_plan(self, p: _Person, hours: float) -> _Plan:
+        seen = p.last_seen
+        fixed = seen + hours * HOUR
+        h = self.homes.get(p.house or "")
+        line = self._line(h.act, seen, h.born) if h is not None else None
+        if line is None or line >= hours:
+            return _Plan(fixed, "stay_in", seen, "fixed", hours)
+        return _Plan(seen + line * HOUR, "stay_in", seen, "learned", line)
+
+    def _line(self, line: SilenceLine, since: float, born: float) -> float | None:
+        """Hours of silence from ``since`` that this household's routine makes improbable."""
+        cfg = self.config
+        if not cfg.learn or since - born < cfg.history_days * 86400:
+            return None
+        hours = line.limit(hour_index(since, self._off), cfg.silence_factor,
+                           cfg.silence_buffer_hours, cap_h=cfg.silence_margin_max_hours)
+        return None if hours is None else max(hours, cfg.silence_min_hours)
+
+    def _out_plan(self, p: _Person, hours: float) -> _Plan:
+        cfg = self.config
+        limit, how = hours, "fixed"
+        if p.line is not None and p.line.count >= cfg.out_min_outings:
+            line = p.line.limit(hour_index(p.out_since, self._off), cfg.out_factor,
+                                cfg.out_buffer_hours, spread=2)
+            if line is not None and line < hours:
+                limit, how = max(line, cfg.out_min_hours), "learned"
+        return _Plan(p.out_since + limit * HOUR, "out_no_return", p.out_since, how, limit)
+
+    def _person_next(self, pid: str, p: _Person) -> float | None:
+        if not p.ep_kind:
+            plan = self._plan(pid, p)
+            return plan.due if plan else None
+        step = self._escalation(pid, p)
+        return step[0] if step else None
+
+    def _escalation(self, pid: str, p: _Person) -> tuple[float, str] | None:
+        rule = self.rule(pid)
+        if rule is None:
+            return None
+        steps = [(p.ep_start + hours * HOUR, sev) for hours, sev in
+                 ((rule.orange_hours, "orange"), (rule.red_hours, "red"))
+                 if hours is not None and SEVERITY_RANK[sev] > SEVERITY_RANK[p.ep_sev]]
+        return min(steps) if steps else None
+
+    def _open(self, pid: str, p: _Person, plan: _Plan, out: list[Decision]) -> None:
+        rule = self.rule(pid)
+        assert rule is not None
+        sev = _severity(rule, plan.due - plan.start)
+        p.ep_start, p.ep_t, p.ep_sev = plan.start, plan.due, sev
+        p.ep_evidence = self._person_evidence(p, plan)
+        h = self.homes.get(p.house or "")
+        if plan.kind == "stay_in" and h is not None and h.pid == pid and h.nu_sev \
+                and plan.start > h.nu_t:
+            # seen after the water alert, quiet again: the same situation, not a new one
+            p.ep_kind = COVERED
+            self._home_raise(p.house, h, max(sev, "orange", key=SEVERITY_RANK.get),  # type: ignore[arg-type]
+                             plan.due, {"activity_silent_hours": round(plan.limit_h, 1)}, out)
+            return
+        p.ep_kind = plan.kind
+        out.append(self._person_decision(pid, p, "firing", plan.due, {}))
+
+    def _catch_up(self, pid: str, p: _Person, t: float, out: list[Decision]) -> None:
+        """Escalations that fell due before ``t``, whether or not the watermark got there."""
+        while (step := self._escalation(pid, p)) is not None and step[0] < t:
+            self._raise(pid, p, step[1], step[0], out)
+
+    def _close(self, pid: str, p: _Person, t: float, out: list[Decision]) -> None:
+        if p.ep_kind != COVERED:
+            out.append(self._person_decision(pid, p, "resolved", t, {"seen_again": self._iso(t)}))
+        p.ep_kind, p.ep_sev = "", ""
+        h = self.homes.get(p.house or "")
+        if h is not None and h.pid == pid:
+            h.reset = max(h.reset, t)  # the silence that alerted covered the water's too
+            self._schedule(HOME, p.house, h.queued, self._home_next(p.house, h))  # type: ignore[arg-type]
+
+    def _person_due(self, pid: str, due: float, out: list[Decision]) -> None:
+        p = self.persons.get(pid)
+        if p is None or p.queued != due:
+            return  # superseded by an earlier entry
+        p.queued = 0.0
+        if not p.ep_kind:
+            plan = self._plan(pid, p)
+            if plan is not None and plan.due <= due:
+                self._open(pid, p, plan, out)
+        else:
+            step = self._escalation(pid, p)
+            if step is not None and step[0] <= due:
+                self._raise(pid, p, step[1], step[0], out)
+        self._schedule(PERSON, pid, p.queued, self._person_next(pid, p))
+
+    def _raise(self, pid: str, p: _Person, sev: str, t: float, out: list[Decision]) -> None:
+        p.ep_sev = sev
+        if p.ep_kind == COVERED:
+            h = self.homes.get(p.house or "")
+            if h is not None and h.nu_sev:
+                self._home_raise(p.house, h, sev, t, {}, out)  # type: ignore[arg-type]
+            return
+        out.append(self._person_decision(pid, p, "firing", t, {}))
+
+    # ------------------------------------------------------------ homes and water
+    def _home(self, house: str) -> _Home:
+        h = self.homes.get(house)
+        if h is None:
+            pid = self._resident(house)
+            assert pid is not None
+            h = self.homes[house] = _Home(pid, born=INF)
+        return h
+
+    def _learn_act(self, h: _Home, p: _Person, t: float) -> None:
+        """A sign at ``t`` ends the home silence since the last one: learn its length.
+
+        Only silences at home are the routine's (an outing has its own line),
+        and an alerted silence teaches nothing: learning a fall would make the
+        next fall normal.
+        """
+        if h.born == INF:
+            h.born = h.reset = t
+            return
+        if p.where == IN and not p.ep_kind and p.last_seen > -INF:
+            h.act.learn(hour_index(p.last_seen, self._off), (t - p.last_seen) / HOUR,
+                        self.config.line_fade_per_day)
+
+    def _learn_water(self, h: _Home, t: float) -> None:
+        """A water use at ``t`` ends the water silence counted from its anchor."""
+        anchor = max(h.use_last, h.reset)
+        if h.born == INF or anchor == -INF or t <= anchor or h.nu_sev:
+            return
+        p = self.persons.get(h.pid)
+        if p is not None and p.where == OUT:
+            return
+        h.water.learn(hour_index(anchor, self._off), (t - anchor) / HOUR,
+                      self.config.line_fade_per_day)
+
+    def _water_reset(self, house: str, h: _Home, t: float, out: list[Decision]) -> None:
+        """The resident passed a gate: up and about, so the water silence starts again."""
+        if h.nu_sev and t > h.nu_t:
+            self._home_catch_up(house, h, t, out)
+            out.append(self._home_decision(house, h, "resolved", t, {"seen_again": self._iso(t)}))
+            h.nu_sev = ""
+        h.reset = max(h.reset, t)
+        self._schedule(HOME, house, h.queued, self._home_next(house, h))
+
+    def _water_plan(self, h: _Home) -> _Plan | None:
+        if h.born == INF or h.pid not in self.persons or not self._water_watched(h.pid):
+            return None
+        nu = self.config.no_usage
+        anchor = max(h.vol_anchor(nu.volume_m3), h.reset)
+        fixed = waking_deadline(anchor, nu.window_hours, self._night, self._off)
+        plans = [_Plan(fixed, "no_usage", anchor, "fixed", nu.window_hours)]
+        seen = max(h.use_last, h.reset)
+        line = self._line(h.water, seen, h.born)
+        if line is not None:
+            due = seen + line * HOUR
+            wake = waking_deadline(due, 0.0, self._night, self._off)
+            if wake > due:  # no water at night proves nothing: judge again by the morning's line
+                morning = self._line(h.water, wake, h.born)
+                due = wake + (morning if morning is not None else nu.window_hours) * HOUR
+            if due < fixed:
+                plans.append(_Plan(due, "no_usage", seen, "learned", (due - seen) / HOUR))
+        return min(plans, key=lambda x: x.due)
+
+    def _home_next(self, house: str, h: _Home) -> float | None:
+        if h.nu_sev:
+            steps = self._home_steps(h)
+            return steps[0][0] if steps else None
+        if h.waiting_meter or h.held:
+            return None
+        plan = self._water_plan(h)
+        return plan.due if plan else None
+
+    def _home_steps(self, h: _Home) -> list[tuple[float, str]]:
+        nu = self.config.no_usage
+        return sorted((h.nu_start + hours * HOUR, sev) for hours, sev in
+                      ((nu.orange_hours, "orange"), (nu.red_hours, "red"))
+                      if SEVERITY_RANK[sev] > SEVERITY_RANK[h.nu_sev])
+
+    def _home_overdue(self, house: str, h: _Home, t: float, out: list[Decision]) -> None:
+        if not h.nu_sev and h.queued and t > h.queued:
+            plan = self._water_plan(h)
+            if plan is not None and plan.due < t:
+                self._home_fire(house, h, plan, plan.due, out)
+
+    def _home_due(self, house: str, due: float, out: list[Decision]) -> None:
+        h = self.homes.get(house)
+        if h is None or h.queued != due:
+            return
+        h.queued = 0.0
+        if h.nu_sev:
+            steps = self._home_steps(h)
+            if steps and steps[0][0] <= due:
+                self._home_raise(house, h, steps[0][1], steps[0][0], {}, out)
+        else:
+            plan = self._water_plan(h)
+            if plan is not None and plan.due <= due:
+                self._home_fire(house, h, plan, plan.due, out)
+        self._schedule(HOME, house, h.queued, self._home_next(house, h))
+
+    def _home_fire(self, house: str, h: _Home, plan: _Plan, t: float,
+                   out: list[Decision]) -> None:
+        """No water since ``plan.start``: alert unless the resident's situation explains it."""
+        p = self.persons[h.pid]
+        if p.ep_kind or p.where == OUT:
+            h.held = True  # a stay_in/absence covers this, or they are out: judged on return
+            return
+        if h.last_read < plan.due - self.config.no_usage.meter_stale_hours * HOUR:
+            h.waiting_meter = True  # a silent meter proves nothing: wait for its next reading
+            return
+        nu = self.config.no_usage
+        h.nu_start, h.nu_t = plan.start, t
+        h.nu_sev = _severity_hours(nu.severity, t - plan.start, nu.orange_hours, nu.red_hours)
+        h.nu_evidence = {"last_water_use": self._iso(h.use_last) if h.use_last > -INF else None,
+                         "rule": plan.how, "threshold_hours": round(plan.limit_h, 1),
+                         "window_m3": nu.volume_m3}
+        out.append(self._home_decision(house, h, "firing", t, {}))
+
+    def _home_wake(self, house: str, h: _Home, t: float, out: list[Decision]) -> None:
+        """The meter reports again (no use): judge the silence it proves."""
+        h.waiting_meter = False
+        plan = self._water_plan(h)
+        if plan is not None and plan.due <= t:
+            self._home_fire(house, h, plan, t, out)
+        self._schedule(HOME, house, h.queued, self._home_next(house, h))
+
+    def _home_catch_up(self, house: str, h: _Home, t: float, out: list[Decision]) -> None:
+        for when, sev in self._home_steps(h):
+            if when < t:
+                self._home_raise(house, h, sev, when, {}, out)
+
+    def _home_raise(self, house: str, h: _Home, sev: str, t: float, extra: dict[str, Any],
+                    out: list[Decision]) -> None:
+        if SEVERITY_RANK[sev] <= SEVERITY_RANK[h.nu_sev]:
+            return
+        h.nu_sev = sev
+        h.nu_evidence.update(extra)
+        out.append(self._home_decision(house, h, "firing", t, {}))
+
+    # ------------------------------------------------------------ time
+    def _schedule(self, kind: int, key: str, queued: float, due: float | None) -> None:
+        if due is None or (queued and queued <= due):
+            return
+        state = self.persons[key] if kind == PERSON else self.homes[key]
+        state.queued = due
+        heapq.heappush(self.heap, (due, kind, key))
+
+    def advance(self, watermark: float) -> list[Decision]:
+        out: list[Decision] = []
+        while self.heap and self.heap[0][0] < watermark:  # a sign at the deadline wins
+            due, kind, key = heapq.heappop(self.heap)
+            if kind == PERSON:
+                self._person_due(key, due, out)
+            else:
+                self._home_due(key, due, out)
+        return out
+
+    # ------------------------------------------------------------ decisions
+    def _iso(self, t: float) -> str:
+        return iso(t, self._tz)
+
+    def _person_evidence(self, p: _Person, plan: _Plan) -> dict[str, Any]:
+        ev: dict[str, Any] = {"last_seen": self._iso(p.last_seen),
+                              "last_pass": self._iso(p.last_pass) if p.last_pass > -INF else None,
+                              "last_direction": p.last_dir or None,
+                              "rule": plan.how, "threshold_hours": round(plan.limit_h, 1)}
+        if plan.kind == "out_no_return":
+            ev["left_at"] = self._iso(p.out_since)
+        h = self.homes.get(p.house or "")
+        if h is not None:
+            ev["home_activity_attributable"] = True
+            ev["last_water_use"] = self._iso(h.use_last) if h.use_last > -INF else None
+        return ev
+
+    def _person_decision(self, pid: str, p: _Person, status: str, t: float,
+                         extra: dict[str, Any]) -> Decision:
+        evidence = {**p.ep_evidence, "hours": round((t - p.ep_start) / HOUR, 1), **extra}
+        return self.decision(p.ep_kind, "person", pid, status, p.ep_sev,  # type: ignore[arg-type]
+                             p.ep_start, t, evidence, self.registry.person_grid(pid))
+
+    def _home_decision(self, house: str, h: _Home, status: str, t: float,
+                       extra: dict[str, Any]) -> Decision:
+        evidence = {**h.nu_evidence, "hours": round((t - h.nu_start) / HOUR, 1),
+                    "person_id": h.pid, **extra}
+        return self.decision("no_usage", "house", house, status, h.nu_sev,  # type: ignore[arg-type]
+                             h.nu_start, t, evidence, self.registry.house_grid(house))
+
+
+def _combine(rules: list[TagRule]) -> TagRule | None:
+    """The most protective rule of several tags: shortest hours, highest severity."""
+    if not rules:
+        return None
+
+    def least(name: str) -> float | None:
+        values = [v for r in rules if (v := getattr(r, name)) is not None]
+        return min(values) if values else None
+
+    return TagRule(watch=True, stay_in_hours=least("stay_in_hours"),
+                   out_hours=least("out_hours"), absent_hours=least("absent_hours"),
+                   severity=max((r.severity for r in rules), key=SEVERITY_RANK.get),
+                   orange_hours=least("orange_hours"), red_hours=least("red_hours"))
+
+
+def _severity(rule: TagRule, silence_s: float) -> str:
+    return _severity_hours(rule.severity, silence_s, rule.orange_hours, rule.red_hours)
+
+
+def _severity_hours(base: str, silence_s: float, orange: float | None,
+                    red: float | None) -> str:
+    sev = base
+    for hours, level in ((orange, "orange"), (red, "red")):
+        if hours is not None and silence_s >= hours * HOUR and \
+                SEVERITY_RANK[level] > SEVERITY_RANK[sev]:
+            sev = level
+    return sev

@@ -1,0 +1,276 @@
+"""Presence: stay_in, out_no_return, long_absent, no_usage — timelines and invariants."""
+
+from __future__ import annotations
+
+import pickle
+from collections import defaultdict
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from config.presence import PresenceConfig
+from detectors.base import SEVERITY_RANK, Decision
+from detectors.presence import Presence
+from gridwatch.events import Access, Event, Iot
+from gridwatch.registry import Registry
+
+H = 3600.0
+DAY = 24 * H
+T0 = 20_000 * DAY  # a local midnight (utc_offset_h=0 in these tests)
+Row = tuple[str, str, str, str, float, float]
+
+
+def registry() -> Registry:
+    """p-1 elderly alone with motion and water; p-2 dementia in a family; p-3 untagged."""
+    reg = Registry()
+    reg.put("houses", {"house_id": "h-1", "grid_id": "g-1", "registered_occupants": 1})
+    reg.put("houses", {"house_id": "h-2", "grid_id": "g-1", "registered_occupants": 3})
+    reg.put("persons", {"person_id": "p-1", "house_id": "h-1", "tags": "elderly_alone"})
+    for pid, tags in (("p-2", "dementia;elderly"), ("p-2b", ""), ("p-2c", ""), ("p-3", "")):
+        reg.put("persons", {"person_id": pid, "house_id": "h-2", "tags": tags})
+    reg.put("persons", {"person_id": "p-4", "house_id": "h-4", "tags": "key_person"})
+    reg.put("houses", {"house_id": "h-4", "grid_id": "g-2", "registered_occupants": 2})
+    reg.put("devices", {"device_id": "mo-1", "house_id": "h-1"})
+    reg.put("devices", {"device_id": "wm-1", "house_id": "h-1"})
+    reg.put("gates", {"gate_id": "gate-c", "grid_id": "g-1"})
+    return reg
+
+
+def detector(**changes: object) -> Presence:
+    return Presence(PresenceConfig(utc_offset_h=0, **changes), registry())  # type: ignore[arg-type]
+
+
+def gate(t: float, pid: str | None, direction: str) -> Access:
+    return Access(f"a{t}{pid}{direction}", T0 + t, "gate-c", direction, "face", pid)
+
+
+def motion(t: float) -> Iot:
+    return Iot(f"m{t}", T0 + t, "mo-1", "motion", 1.0)
+
+
+def water(t: float, m3: float) -> Iot:
+    return Iot(f"w{t}", T0 + t, "wm-1", "water", m3)
+
+
+def run(det: Presence, events: list[Event], until: float, step: float = 300.0) -> list[Row]:
+    """Events in order with the watermark advancing every ``step`` seconds, as the engine does."""
+    out: list[Decision] = []
+    mark = T0
+    for ev in events:
+        while mark + step <= ev.t:
+            mark += step
+            out += det.advance(mark)
+        out += det.observe(ev)
+    out += det.advance(T0 + until)
+    return [(d.kind, d.subject_id, d.status, d.severity, (d.start - T0) / H, (d.t - T0) / H)
+            for d in out]
+
+
+def routine(days: int, hours: range = range(7, 22)) -> list[Event]:
+    """A home busy every hour of the day, with water twice an hour: the learned week."""
+    evs: list[Event] = []
+    for d in range(days):
+        for h in hours:
+            evs += [motion(d * DAY + (h + .25) * H), water(d * DAY + (h + .5) * H, 0.01)]
+    return evs
+
+
+# ------------------------------------------------------------------ timelines
+def test_stay_in_fixed_bound_before_any_history() -> None:
+    got = run(detector(), [gate(9 * H, "p-1", "in")], until=3 * DAY)
+    assert got == [("stay_in", "p-1", "firing", "red", 9.0, 33.0)]  # 24 h; red_hours=24
+
+
+def test_fall_found_early_by_the_learned_routine_escalates_and_resolves() -> None:
+    week = [e for e in routine(9) if e.t < T0 + 8 * DAY + 17 * H]  # day 8 until 17:00
+    fall = 8 * DAY + 17.5 * H
+    evs = week + [gate(8 * DAY + 17 * H, "p-1", "in"), motion(fall)]
+    got = run(detector(), evs + [motion(fall + 30 * H)], until=10 * DAY)
+    start = fall / H
+    # silences around 17 h lasted 45 min (faded ×0.98): line 0.735 × 2 + 1 = 2.47 h
+    assert got[0][:4] == ("stay_in", "p-1", "firing", "orange")
+    assert got[0][4] == start and abs(got[0][5] - (start + 2.47)) < 0.001
+    assert got[1:] == [("stay_in", "p-1", "firing", "red", start, start + 24),
+                       ("stay_in", "p-1", "resolved", "red", start, start + 30)]
+
+
+def test_late_sleeper_is_not_alerted_on_their_own_night() -> None:
+    evs = routine(10, range(11, 25))  # up at 11, last activity after midnight
+    got = run(detector(), evs, until=10 * DAY + 11 * H)
+    assert got == []
+
+
+def test_dementia_out_no_return_escalates_and_resolves_on_return() -> None:
+    evs = [gate(9 * H, "p-2", "out"), gate(35 * H, "p-2", "in")]
+    got = run(detector(), evs, until=2 * DAY)
+    assert got == [("out_no_return", "p-2", "firing", "orange", 9.0, 17.0),
+                   ("out_no_return", "p-2", "firing", "red", 9.0, 33.0),
+                   ("out_no_return", "p-2", "resolved", "red", 9.0, 35.0)]
+
+
+def test_two_ins_in_a_row_and_missed_faces_are_not_a_mystery() -> None:
+    evs = [gate(9 * H, "p-2", "in"), gate(10 * H, None, "out"), gate(11 * H, "p-2", "in")]
+    assert run(detector(), evs, until=5 * DAY) == []  # inside: no stay_in rule for dementia
+
+
+def test_second_out_means_they_were_in() -> None:
+    evs = [gate(9 * H, "p-2", "out"), gate(15 * H, "p-2", "out")]  # the `in` was missed
+    got = run(detector(), evs, until=2 * DAY)
+    assert got[0] == ("out_no_return", "p-2", "firing", "orange", 15.0, 23.0)
+
+
+def test_activity_at_home_means_not_out() -> None:
+    evs = [gate(9 * H, "p-1", "out"), motion(10 * H)]  # the `in` pass was missed
+    got = run(detector(), evs, until=3 * DAY)
+    assert [(k, s, st_) for k, _, s, _, st_, _ in got] == [("stay_in", "firing", 10.0)]
+
+
+def test_key_person_long_absent() -> None:
+    evs = [gate(9 * H, "p-4", "out"), gate(70 * H, "p-4", "in")]
+    got = run(detector(), evs, until=4 * DAY)
+    assert got == [("long_absent", "p-4", "firing", "yellow", 9.0, 57.0),
+                   ("long_absent", "p-4", "resolved", "yellow", 9.0, 70.0)]
+
+
+def test_healthy_traveller_raises_nothing_and_costs_nothing() -> None:
+    det = detector()
+    evs = [gate(9 * H, "p-3", "out"), gate(5 * DAY, "p-3", "in")]
+    assert run(det, evs, until=6 * DAY) == []
+    assert det.persons == {} and det.heap == []
+
+
+def test_no_usage_fixed_window_counts_waking_hours_only() -> None:
+    # awake and moving, the meter reporting zero every hour, from 20:00: 2 h + 06-16 h
+    evs: list[Event] = [gate(20 * H, "p-1", "in")]
+    for h in range(20, 44):
+        evs += [motion(h * H), water(h * H + 1200, 0.0)]
+    got = run(detector(), evs + [water(43.5 * H, 0.02)], until=2 * DAY)
+    assert got == [("no_usage", "h-1", "firing", "yellow", 20.0, 40.0),
+                   ("no_usage", "h-1", "resolved", "yellow", 20.0, 43.5)]
+
+
+def test_summaries_name_the_tag_and_pseudonymous_id_only() -> None:
+    from sinks.summary import summarize
+    det = detector()
+    [d] = [x for x in det.advance(T0) + det.observe(gate(9 * H, "p-2", "out"))
+           + det.advance(T0 + DAY)]
+    assert summarize(d, ["dementia"], "zh-CN") == "认知障碍人员 p-2 外出 8 小时未归（阈值 8 小时）"
+    assert summarize(d, ["dementia"], "en") == \
+        "person with dementia p-2: out for 8 h, not back (limit 8 h)"
+
+
+def test_reprocessing_and_watermark_cadence_give_identical_decisions() -> None:
+    evs = routine(8) + [gate(8 * DAY + 17 * H, "p-1", "in"), gate(9 * DAY, "p-2", "out")]
+    a = run(detector(), evs, until=11 * DAY, step=60.0)
+    b = run(detector(), evs, until=11 * DAY, step=6 * H)
+    assert a == b and a
+
+
+def test_snapshot_restore_continues_identically() -> None:
+    evs = routine(8) + [gate(8 * DAY + 17 * H, "p-1", "in")]
+    det = detector()
+    run(det, evs, until=8 * DAY + 18 * H)
+    twin = detector()
+    twin.restore(det.snapshot())
+    assert det.advance(T0 + 10 * DAY) == twin.advance(T0 + 10 * DAY) != []
+    assert pickle.loads(det.snapshot()).keys() == {"persons", "homes", "heap"}
+
+
+def test_shard_key_is_the_home_grid_and_none_for_the_untracked() -> None:
+    det = detector()
+    assert det.shard_key(gate(0, "p-2", "out")) == "g-1"
+    assert det.shard_key(gate(0, "p-3", "out")) is None
+    assert det.shard_key(gate(0, None, "out")) is None
+    assert det.shard_key(motion(0)) == "g-1"
+
+
+def test_an_older_event_cannot_undo_a_newer_verdict() -> None:
+    evs = [gate(9 * H, "p-2", "out"), gate(30 * H, "p-2", "in"), gate(29 * H, "p-2", "out")]
+    got = run(detector(), evs, until=3 * DAY, step=DAY)  # 29 h arrives late, after 30 h
+    assert got[-1][2] == "resolved" and all(r[4] == 9.0 for r in got)
+
+
+# ------------------------------------------------------------------ properties
+@st.composite
+def timelines(draw: st.DrawFn) -> list[Event]:
+    """Random lives of p-1 (home sensors) and p-2 (passes only), in time order."""
+    evs: list[Event] = []
+    t = 0.0
+    for _ in range(draw(st.integers(1, 40))):
+        t += draw(st.sampled_from([0.2, 0.5, 1, 3, 6, 13, 30])) * H
+        kind = draw(st.sampled_from(["m", "w", "in1", "out1", "in2", "out2", "anon"]))
+        evs.append({"m": motion(t), "w": water(t, 0.02), "in1": gate(t, "p-1", "in"),
+                    "out1": gate(t, "p-1", "out"), "in2": gate(t, "p-2", "in"),
+                    "out2": gate(t, "p-2", "out"), "anon": gate(t, None, "in")}[kind])
+    return evs
+
+
+def episodes(rows: list[Row]) -> dict[tuple[str, str, float], list[Row]]:
+    eps: dict[tuple[str, str, float], list[Row]] = defaultdict(list)
+    for r in rows:
+        eps[(r[0], r[1], r[4])].append(r)
+    return eps
+
+
+@settings(max_examples=60, deadline=None)
+@given(timelines(), st.sampled_from([60.0, 1800.0, 7 * H]))
+def test_invariants(evs: list[Event], step: float) -> None:
+    until = (evs[-1].t - T0) + 3 * DAY
+    rows = run(detector(), evs, until=until, step=step)
+    cfg = PresenceConfig()
+    floor = min(cfg.silence_min_hours, cfg.out_min_hours)
+    for key, ups in episodes(rows).items():
+        # no alert before the minimum silence
+        assert ups[0][2] == "firing" and ups[0][5] - ups[0][4] >= floor - 1e-9
+        # one episode per silence: escalations only, a single resolution, last
+        ranks = [SEVERITY_RANK[u[3]] for u in ups if u[2] == "firing"]
+        assert ranks == sorted(set(ranks))
+        assert [u[2] for u in ups].count("resolved") <= 1
+        assert all(u[2] == "firing" for u in ups[:-1])
+        # resolution after reappearance: any sign of the subject after it fired closes it
+        subject_events = [e.t - T0 for e in evs if _touches(e, key[1])]
+        if any(t / H > ups[0][5] for t in subject_events) and key[0] != "no_usage":
+            assert ups[-1][2] == "resolved"
+    # never two open episodes of one subject at once
+    open_: dict[str, tuple[str, str, float]] = {}
+    for r in rows:
+        key = (r[0], r[1], r[4])
+        if r[2] == "firing" and r[1] in open_:
+            assert open_[r[1]] == key
+        open_[r[1]] = key
+        if r[2] == "resolved":
+            del open_[r[1]]
+    # identical decisions (hence alert ids) on reprocessing, whatever the cadence
+    assert rows == run(detector(), evs, until=until, step=step)
+    assert sorted(rows) == sorted(run(detector(), evs, until=until, step=3 * H + 7))
+
+
+def _touches(e: Event, subject: str) -> bool:
+    if isinstance(e, Access):
+        return e.person_id == subject
+    return subject == "p-1" and (e.metric == "motion" or e.value >= 0.01)
+
+
+def test_first_dry_morning_is_found_by_mid_morning_not_by_the_fixed_window() -> None:
+    # water 07:30-21:30 every day; day 8 the resident moves about but no water runs
+    evs = routine(8) + [ev for h in range(0, 22) for ev in (
+        motion(8 * DAY + (h + .25) * H), water(8 * DAY + (h + .5) * H, 0.0))]  # meter alive
+    got = run(detector(), sorted(evs, key=lambda e: e.t), until=9 * DAY)
+    start = 7 * DAY / H + 21.5
+    # the 10 h night (faded ×0.98 → 9.8 h) + 3 h margin + 1 h: 13.8 h after 21:30
+    assert [r[:5] for r in got] == [("no_usage", "h-1", "firing", "yellow", start),
+                                    ("no_usage", "h-1", "firing", "orange", start)]
+    assert abs(got[0][5] - (start + 13.8)) < 0.01 and got[1][5] == start + 24
+
+
+def test_sick_resident_quiet_spells_raise_the_open_no_usage_not_new_episodes() -> None:
+    # day 8: no water; moving about until 12:00 (after the water alert), then quiet till 20:00
+    day8 = [ev for h in list(range(0, 13)) + [20, 21] for ev in (
+        motion(8 * DAY + (h + .25) * H), water(8 * DAY + (h + .5) * H, 0.0))]
+    day8 += [water(8 * DAY + (h + .5) * H, 0.0) for h in range(13, 20)]  # the meter alive
+    got = run(detector(), sorted(routine(8) + day8, key=lambda e: e.t), until=8 * DAY + 22 * H)
+    start = 7 * DAY / H + 21.5
+    assert [r[:5] for r in got] == [("no_usage", "h-1", "firing", "yellow", start),
+                                    ("no_usage", "h-1", "firing", "orange", start)]
+    quiet = 8 * 24 + 12.25  # the last motion; the line from 12 h is about 3 h
+    assert quiet + 2 < got[1][5] < quiet + 4
