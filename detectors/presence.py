@@ -146,6 +146,7 @@ class Presence(DetectorBase):
 
     name = "presence"
     version = "1"
+    streams = frozenset({"access", "iot"})
     _not_state = ("config", "registry", "_rules", "_off", "_tz", "_night", "_water_tags",
                   "_metrics")
 
