@@ -35,7 +35,10 @@ class ThresholdRule(Section):
     escalate: list[Level] = Field(default_factory=list)
     for_count: int = Field(default=1, ge=1)
     for_seconds: float = Field(default=0.0, ge=0)
-    device_prefix: str = Field(default="", description="only devices whose id starts with this")
+    device_prefix: str = Field(default="", description="device class: only devices whose id "
+                               "starts with this")
+    unit: str | None = Field(default=None, description="device class by unit: only readings "
+                             "in this unit (a °F sensor needs its own limits); none = any unit")
 
     @model_validator(mode="after")
     def _clear_on_safe_side(self) -> ThresholdRule:
@@ -68,7 +71,14 @@ def _default_rules() -> list[ThresholdRule]:
 
 
 class SensorThresholdConfig(Section):
-    """Rules for ``sensor_threshold``; a reading may match several rules."""
+    """Rules for ``sensor_threshold``.
+
+    Per device class: of the rules for a reading's metric, those naming the
+    most specific class it belongs to apply (longest ``device_prefix``, then a
+    matching ``unit``), so a class rule replaces the generic one instead of
+    firing beside it. Rules of equal specificity all apply (e.g. an ``above``
+    and a ``below`` rule for one metric).
+    """
 
     enabled: bool = True
     rules: list[ThresholdRule] = Field(default_factory=_default_rules)

@@ -45,12 +45,16 @@ class SensorThreshold(DetectorBase):
 
     name = "sensor_threshold"
     version = "1"
-    _not_state = ("config", "registry", "_metrics")
+    streams = frozenset({"iot"})
+    _not_state = ("config", "registry", "_metrics", "_by_metric")
 
     def __init__(self, config: SensorThresholdConfig, registry: Registry) -> None:
         self.config = config
         self.registry = registry
         self._metrics = frozenset(rule.metric for rule in config.rules)
+        self._by_metric: dict[str, list[tuple[int, ThresholdRule]]] = {}
+        for index, rule in enumerate(config.rules):
+            self._by_metric.setdefault(rule.metric, []).append((index, rule))
         self.state: dict[tuple[str, int], _RuleState] = {}
 
     def shard_key(self, event: Event) -> str | None:
@@ -64,9 +68,7 @@ class SensorThreshold(DetectorBase):
         if not isinstance(event, Iot) or not self.config.enabled:
             return []
         out: list[Decision] = []
-        for index, rule in enumerate(self.config.rules):
-            if rule.metric != event.metric or not event.device_id.startswith(rule.device_prefix):
-                continue
+        for index, rule in self._rules_for(event):
             key = (event.device_id, index)
             st = self.state.get(key)
             if st is None:
@@ -83,6 +85,16 @@ class SensorThreshold(DetectorBase):
 
     def advance(self, watermark: float) -> list[Decision]:
         return []
+
+    def _rules_for(self, ev: Iot) -> list[tuple[int, ThresholdRule]]:
+        """The rules of the most specific device class this reading belongs to."""
+        rules = [(i, r) for i, r in self._by_metric.get(ev.metric, ())
+                 if ev.device_id.startswith(r.device_prefix)
+                 and (r.unit is None or r.unit == ev.unit)]
+        if len(rules) <= 1:
+            return rules
+        best = max(_specificity(r) for _, r in rules)
+        return [(i, r) for i, r in rules if _specificity(r) == best]
 
     def _step(self, rule: ThresholdRule, st: _RuleState, ev: Iot) -> Decision | None:
         if st.open_start is not None:
@@ -118,6 +130,10 @@ class SensorThreshold(DetectorBase):
         return self.decision("sensor_threshold", "device", ev.device_id, status,  # type: ignore[arg-type]
                              st.severity, st.open_start, ev.t, evidence,
                              self.registry.device_grid(ev.device_id))
+
+
+def _specificity(rule: ThresholdRule) -> tuple[int, bool]:
+    return len(rule.device_prefix), rule.unit is not None
 
 
 def _beyond(rule: ThresholdRule, value: float, limit: float) -> bool:

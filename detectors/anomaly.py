@@ -1,0 +1,460 @@
+"""``sensor_anomaly``: a metered series departs from its own baseline (leak, spike, shift).
+
+Each (device, metric) keeps a fixed-size baseline and runs three tests on
+every reading; the strongest one, in units of its own limit (``u``), gives
+the score ``u / (1 + u)`` in [0, 1]:
+
+* **continuous flow** — the smart-water-meter leak test: the use never came
+  down to its usual daily minimum (a still hour) for ``flow_hours``. It is
+  what Kamstrup's "Leak" info code and AquaCUE's leak alert do; the minimum is
+  learned, so a building main that never stands still is judged against its
+  own floor.
+* **level shift** — a one-sided CUSUM (Page 1954) of the robust z-score
+  against a seasonal profile: expected rate per local hour for weekdays and
+  weekends (the day types of standard load profiles), learned by Huber-clipped
+  exponential smoothing (Gelper, Fried & Croux 2010) so that spikes do not
+  bend it, plus a Holt level for drift. Nothing is learned while the meter is
+  dormant (a day without use above its minimum: nobody home), so the return
+  from a week away is judged against the usual, not against the absence.
+* **spike** — a Hampel identifier on the device's usual *daily peak*, not on
+  the hourly profile: household use is bursty, a shower at an odd hour is
+  normal, a burst pipe is several times anything the meter usually sees. For
+  amounts the test runs on logarithms: use volumes are close to lognormal
+  (Buchberger & Wells 1996), so "how many times the usual peak" is the scale.
+
+Readings are placed in time by their own interval: ``delta`` metrics (amounts
+since the previous reading) become rates per hour, a reading after a gap is
+neither learned from nor judged, and a reading older than the newest one seen
+is dropped — it cannot be placed and must not undo a newer verdict.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass, field
+from typing import Any
+
+from config.iot import AnomalyMetric, SensorAnomalyConfig
+from detectors.base import SEVERITY_RANK, Decision, DetectorBase
+from gridwatch.events import Event, Iot
+from gridwatch.registry import Registry
+
+HOUR, DAY = 3600.0, 86400.0
+PROFILE_RATE = 0.15  # per day of a bin: ~4-day half-life
+DAY_RATE = 0.2  # daily minimum/peak smoothing: ~3-day half-life
+LEVEL_TAU_S = 3 * DAY  # level time constant: drift followed, a 2σ shift caught first
+LOW_SPREAD = 0.1  # the usual minimum varies at least ±10 % of itself day to day
+DEV_ALL_TAU_S = 3 * DAY  # the all-hours residual scale that floors each hour's
+MEAN_TAU_S = 7 * DAY  # long-run mean rate, only a scale for the still margin
+INTERVAL_RATE = 0.1
+MIN_BIN_UPDATES = 3  # a profile bin trusted after three readings taught it; before, its
+UNTAUGHT_SCALE = 3.0  # scale is tripled (the first weekend is judged by weekday habits)
+CALM_S = DAY  # a level shift resolves after a day without departure, not in a quiet night
+HUBER_C = 2.0  # Gelper et al. (2010) clip residuals at 2 scales when learning
+CUSUM_CAP = 4.0  # × cusum_h (the orange score): a longer shift is certain, not more urgent,
+# and a capped sum comes back under the clear level within a day of normal data
+Z_CLIP = 5.0  # bounded influence: an hour moves the CUSUM by at most Z_CLIP - k = 3
+MAD_TO_SIGMA = 1.2533  # mean absolute deviation → σ for a normal law (√(π/2))
+LOG_FLOOR = 0.25  # daily peaks of amounts vary at least ±25 %: a spike is ≥ e^(6·0.25) = 4.5×
+NIGHT_END = 6  # local hours 0–5: the minimum-night-flow window
+DORMANT_S = DAY  # no use above the usual minimum for a day: nobody home, learn nothing
+MIN_DAY_COVER = 0.75  # a day teaches its minimum and peak if readings cover 18 h of it
+MAX_FLOW_INTERVAL_S = 3 * HOUR  # a still read must be possible: hourly or 2-hourly meters
+
+
+@dataclass(slots=True)
+class _Series:
+    """Everything one (device, metric) remembers: a few scalars and 72 float32 bins."""
+
+    last_t: float
+    first_t: float
+    still_t: float  # last still reading: the continuous-flow run starts here
+    active_t: float  # last reading above the still level: a day without one is dormancy
+    n: int = 0
+    interval: float = 0.0
+    mean: float = 0.0
+    prof: array = field(default_factory=lambda: array("f", bytes(4 * 48)))
+    dev: array = field(default_factory=lambda: array("f", bytes(4 * 24)))
+    taught: bytearray = field(default_factory=lambda: bytearray(48))  # updates per bin, ≤ 255
+    level: float = 0.0  # Holt's level on top of the profile: follows drift within days
+    dev_all: float = 0.0  # mean absolute residual over all hours
+    cusum_up: float = 0.0
+    cusum_dn: float = 0.0
+    cusum_t: float = 0.0
+    day: int = -1
+    day_min: float = math.inf
+    day_max: float = -math.inf
+    day_cover: float = 0.0
+    days: int = 0
+    low: float = 0.0  # usual daily minimum
+    low_dev: float = 0.0
+    peak: float = 0.0  # usual daily peak, on the spike test's scale (log for amounts)
+    peak_dev: float = 0.0
+    run_min: float = math.inf
+    night_flow: bool = False  # this run flowed through an hour whose profile is still
+    spike_n: int = 0  # readings in a row past the spike limit
+    spike_t: float = 0.0
+    score: float = 0.0  # of the latest reading
+    calm_t: float = 0.0  # since when an open level shift has been back under ``clear``
+    open_start: float | None = None
+    open_test: str = ""
+    severity: str = ""
+
+
+@dataclass(slots=True)
+class _Verdict:
+    """The tests' statistics for one reading, and what the evidence shows."""
+
+    u: dict[str, float]
+    start: dict[str, float]
+    rate: float
+    expected: float | None = None
+    z: float | None = None
+
+
+class SensorAnomaly(DetectorBase):
+    """Flag metered series that leave their own seasonal baseline; resolve when back.
+
+    Examples
+    --------
+    A household meter, busy by day and still at night; its cistern runs from
+    local midnight of day 9 to that of day 10 (hours are UTC, local is UTC+8).
+    The run starts at the last still reading and fires 24 h later; it resolves
+    at the first still hour after the repair (under 7 L, local noon):
+
+    >>> import random
+    >>> from gridwatch.events import Iot
+    >>> rng = random.Random(7)
+    >>> det = SensorAnomaly(SensorAnomalyConfig(), Registry())
+    >>> found = []
+    >>> for hour in range(24 * 11):
+    ...     local = (hour + 8) % 24
+    ...     use = 0.03 * rng.random() if 7 <= local <= 22 else 0.0
+    ...     if 24 * 9 - 8 <= hour < 24 * 10:
+    ...         use += 0.01  # 10 L/h, day and night
+    ...     found += det.observe(Iot(f"e{hour}", 3600.0 * hour, "wm-1", "water", use))
+    >>> [(d.status, d.evidence["test"], d.start / 3600, d.t / 3600) for d in found]
+    [('firing', 'continuous_flow', 207.0, 231.0), ('resolved', 'continuous_flow', 207.0, 244.0)]
+    >>> found[0].evidence["hours_without_still"], found[0].evidence["score"]
+    (24.0, 0.5)
+    """
+
+    name = "sensor_anomaly"
+    version = "1"
+    _not_state = ("config", "registry", "_specs")
+
+    def __init__(self, config: SensorAnomalyConfig, registry: Registry) -> None:
+        self.config = config
+        self.registry = registry
+        self._specs = {m.metric: m for m in config.metrics}
+        self.series: dict[tuple[str, str], _Series] = {}
+
+    def shard_key(self, event: Event) -> str | None:
+        if not isinstance(event, Iot) or event.metric not in self._specs:
+            return None
+        if not self.config.enabled:
+            return None
+        return self.registry.device_grid(event.device_id) or event.device_id
+
+    def advance(self, watermark: float) -> list[Decision]:
+        return []  # silence is device_offline's business
+
+    def observe(self, event: Event) -> list[Decision]:
+        if not isinstance(event, Iot) or not self.config.enabled:
+            return []
+        spec = self._specs.get(event.metric)
+        if spec is None or not math.isfinite(event.value):
+            return []
+        key = (event.device_id, event.metric)
+        s = self.series.get(key)
+        if s is None:
+            self.series[key] = _Series(last_t=event.t, first_t=event.t, still_t=event.t,
+                                       active_t=event.t)
+            return []
+        if event.t <= s.last_t:
+            return []
+        dt, s.last_t = event.t - s.last_t, event.t
+        if spec.reading == "delta" and event.value < 0:
+            return []  # a meter reset or a correction: no amount to place
+        rate = event.value * HOUR / dt if spec.reading == "delta" else event.value
+        gap = s.n > 0 and dt > self.config.gap_factor * s.interval
+        _learn_interval(s, dt)
+        verdict = self._gap(s, spec, rate, event.t) if gap else self._judge(s, spec, rate,
+                                                                          event.t, dt)
+        return self._decide(s, spec, event, verdict, gap)
+
+    # ------------------------------------------------------------ tests
+    def _judge(self, s: _Series, spec: AnomalyMetric, rate: float, t: float,
+               dt: float) -> _Verdict:
+        self._roll_day(s, spec, t)
+        s.day_min, s.day_max = min(s.day_min, rate), max(s.day_max, rate)
+        s.day_cover += dt
+        a = 1.0 - math.exp(-dt / MEAN_TAU_S)
+        s.mean = rate if s.n <= 1 else s.mean + a * (rate - s.mean)
+        if rate > self._still_level(s, spec):
+            s.active_t = t
+        v = _Verdict({}, {}, rate)
+        v.u["continuous_flow"], v.start["continuous_flow"] = self._flow(s, spec, rate, t), s.still_t
+        warm = s.days >= self.config.warmup_days  # days of use learned: a flat left empty
+        # since the meter was fitted has no baseline yet when its residents move in
+        v.expected, v.z = self._seasonal(s, spec, rate, t, dt, warm)
+        still = self._still_level(s, spec)
+        if spec.continuous_flow and rate > still >= v.expected and self._bins(t)[0] < NIGHT_END:
+            s.night_flow = True  # flowing in a night hour that is usually still
+        if warm and (not spec.continuous_flow or (s.night_flow and s.still_t <= s.cusum_t)):
+            # a water departure is a leak once it flowed through a usually still night
+            # hour (minimum-night-flow practice): a day at home or more residents use
+            # more by day and evening, and still sleep
+            v.u["level_shift"] = max(s.cusum_up, s.cusum_dn) / self.config.cusum_h
+            v.start["level_shift"] = s.cusum_t
+        if warm:
+            v.u["spike"], v.start["spike"] = self._spiking(s, spec, rate, t - dt)
+        return v
+
+    def _gap(self, s: _Series, spec: AnomalyMetric, rate: float, t: float) -> _Verdict:
+        """After a gap only stillness is evidence; a flow run restarts unless a leak is open."""
+        self._roll_day(s, spec, t)
+        v = _Verdict({}, {}, rate)
+        if spec.continuous_flow and (rate <= self._still_level(s, spec) or s.open_start is None):
+            s.still_t, s.run_min = t, math.inf
+        v.u["continuous_flow"], v.start["continuous_flow"] = 0.0, s.still_t
+        return v
+
+    def _flow(self, s: _Series, spec: AnomalyMetric, rate: float, t: float) -> float:
+        if not spec.continuous_flow or s.interval > MAX_FLOW_INTERVAL_S:
+            s.still_t = t
+            return 0.0
+        if rate <= self._still_level(s, spec):
+            s.still_t, s.run_min, s.night_flow = t, math.inf, False
+            return 0.0
+        s.run_min = min(s.run_min, rate)
+        if s.days < 1:
+            return 0.0
+        return (t - s.still_t) / HOUR / self.config.flow_hours
+
+    def _dormant(self, s: _Series, spec: AnomalyMetric, t: float) -> bool:
+        """A day without use above the usual minimum: a household away, not a new normal."""
+        return (spec.reading == "delta" and spec.direction == "up"
+                and t - s.active_t >= DORMANT_S)
+
+    def _still_level(self, s: _Series, spec: AnomalyMetric) -> float:
+        spread = max(s.low_dev, LOW_SPREAD * s.low)  # a main's minimum wanders with its use
+        margin = 3 * MAD_TO_SIGMA * spread + self.config.still_margin * s.mean
+        return s.low + max(margin, spec.still_below)
+
+    def _seasonal(self, s: _Series, spec: AnomalyMetric, rate: float, t: float, dt: float,
+                  warm: bool) -> tuple[float, float]:
+        """Score against the hour-of-day/day-type profile, then learn from the reading."""
+        hour, b, twin = self._bins(t - dt / 2)
+        if not s.taught[b]:  # the other day type's hour is the best first guess
+            s.prof[b] = s.prof[twin] if s.taught[twin] else rate - s.level
+        expected = s.prof[b] + s.level
+        floor = max(self.config.scale_floor * MAD_TO_SIGMA * s.dev_all, spec.min_scale, 1e-9,
+                    spec.peak_floor * _unspike(spec, s.peak) if s.days else 0.0)
+        taught = s.taught[b]
+        # a day type met for the first time borrows the other's profile: only a gross
+        # departure from it counts (the floors are materiality, they are not widened)
+        widen = UNTAUGHT_SCALE if taught < MIN_BIN_UPDATES else 1.0
+        scale = max(MAD_TO_SIGMA * s.dev[hour] * widen, floor)
+        z = (rate - expected) / scale
+        if warm:
+            self._cusum(s, spec, z, t - dt, min(dt / HOUR, 1.0))
+        # weekend bins see 2 days a week, weekday bins 5: same half-life in calendar days
+        g = 1.0 - (1.0 - PROFILE_RATE) ** (min(dt / HOUR, 1.0) * (2.5 if b >= 24 else 1.0))
+        g = max(g, 1.0 / (taught + 1))  # a running mean until the EWMA takes over
+        if self._dormant(s, spec, t):
+            return expected, z  # nobody home: the return must be judged against the usual
+        # Robust only once warm: a clipped scale estimator cannot grow out of a tiny start.
+        bound = HUBER_C * scale if warm else math.inf
+        step = max(-bound, min(bound, rate - expected))
+        s.prof[b] += g * step
+        s.taught[b] = min(255, taught + 1)
+        s.level = _toward(spec, s.level + (1.0 - math.exp(-dt / LEVEL_TAU_S)) * step)
+        clipped = min(abs(rate - expected), Z_CLIP * scale if warm else math.inf)
+        s.dev[hour] += g * (clipped - s.dev[hour])
+        s.dev_all += (1.0 - math.exp(-dt / DEV_ALL_TAU_S)) * (clipped - s.dev_all)
+        return expected, z
+
+    def _bins(self, t: float) -> tuple[int, int, int]:
+        """Local hour, its weekday/weekend profile bin, and the other day type's bin."""
+        local = t + self.config.utc_offset_h * HOUR
+        hour = int(local // HOUR) % 24
+        weekend = (int(local // DAY) + 3) % 7 >= 5  # 1970-01-01 was a Thursday
+        return hour, hour + 24 * weekend, hour + 24 * (not weekend)
+
+    def baseline(self, device_id: str, metric: str, t: float) -> tuple[float, float] | None:
+        """Expected rate (or level) at ``t`` and the latest score: for plots and debugging."""
+        s = self.series.get((device_id, metric))
+        if s is None:
+            return None
+        _, b, twin = self._bins(t)
+        if s.taught[b]:
+            return float(s.prof[b]) + s.level, s.score
+        return (float(s.prof[twin]) + s.level if s.taught[twin] else math.nan), s.score
+
+    def _floor(self, s: _Series, spec: AnomalyMetric) -> float:
+        span = _unspike(spec, s.peak) - s.low if s.days else 0.0
+        return max(self.config.scale_floor * span, spec.min_scale, 1e-9)
+
+    def _spike_floor(self, s: _Series, spec: AnomalyMetric) -> float:
+        return LOG_FLOOR if spec.reading == "delta" else self._floor(s, spec)
+
+    def _cusum(self, s: _Series, spec: AnomalyMetric, z: float, begin: float,
+               weight: float) -> None:
+        """Page's CUSUM, one step per hour of data: a 15-min meter is not 4× as jumpy."""
+        zc, k = max(-Z_CLIP, min(Z_CLIP, z)), self.config.cusum_k
+        cap = CUSUM_CAP * self.config.cusum_h
+        idle = s.cusum_up == 0.0 and s.cusum_dn == 0.0
+        if spec.direction != "down":
+            s.cusum_up = min(cap, max(0.0, s.cusum_up + weight * (zc - k)))
+        if spec.direction != "up":
+            s.cusum_dn = min(cap, max(0.0, s.cusum_dn + weight * (-zc - k)))
+        if idle and (s.cusum_up > 0 or s.cusum_dn > 0):
+            s.cusum_t = begin  # Page's change-point estimate: where the sum left zero
+
+    def _spiking(self, s: _Series, spec: AnomalyMetric, rate: float,
+                 begin: float) -> tuple[float, float]:
+        """The spike statistic, held under its limit until ``spike_readings`` in a row."""
+        u = self._spike(s, spec, rate)
+        if u < 1.0:
+            s.spike_n = 0
+            return u, begin
+        s.spike_n += 1
+        if s.spike_n == 1:
+            s.spike_t = begin
+        return (u if s.spike_n >= spec.spike_readings else min(u, 0.99)), s.spike_t
+
+    def _spike(self, s: _Series, spec: AnomalyMetric, rate: float) -> float:
+        """Upward spikes for all; downward ones only for levels (amounts dip by nature)."""
+        mads = self.config.spike_mads
+        u = 0.0
+        if spec.direction != "down":
+            spread = max(MAD_TO_SIGMA * s.peak_dev, self._spike_floor(s, spec))
+            u = (_spike_scale(spec, rate) - s.peak) / (mads * spread)
+        if spec.direction != "up" and spec.reading == "level":
+            spread = max(MAD_TO_SIGMA * s.low_dev, self._floor(s, spec))
+            u = max(u, (s.low - rate) / (mads * spread))
+        return max(0.0, u)
+
+    def _roll_day(self, s: _Series, spec: AnomalyMetric, t: float) -> None:
+        """Close the local day when a reading falls in the next one: learn its minimum and peak."""
+        day = int((t + self.config.utc_offset_h * HOUR) // DAY)
+        if day == s.day:
+            return
+        used = s.day_max - s.day_min > spec.still_below  # an empty flat's day teaches nothing
+        if s.day >= 0 and s.day_cover >= MIN_DAY_COVER * DAY and used and \
+                not self._dormant(s, spec, t):
+            self._learn_day(s, spec, t)
+        s.day, s.day_min, s.day_max, s.day_cover = day, math.inf, -math.inf, 0.0
+
+    def _learn_day(self, s: _Series, spec: AnomalyMetric, t: float) -> None:
+        if s.days == 0:
+            s.low, s.peak = s.day_min, _spike_scale(spec, s.day_max)
+            s.still_t, s.run_min = t, math.inf  # judge stillness against the learned floor
+        else:
+            spread = max(MAD_TO_SIGMA * s.peak_dev, self._spike_floor(s, spec))
+            cap = s.peak + self.config.spike_mads * spread
+            top = min(_spike_scale(spec, s.day_max), cap)  # a spike must not become a peak
+            s.peak_dev += DAY_RATE * (abs(top - s.peak) - s.peak_dev)
+            s.peak += DAY_RATE * (top - s.peak)
+            leaking = spec.continuous_flow and t - s.still_t >= self.config.flow_hours * HOUR / 2
+            if not leaking:  # a leak must not become the usual minimum
+                s.low_dev += DAY_RATE * (abs(s.day_min - s.low) - s.low_dev)
+                s.low += DAY_RATE * (s.day_min - s.low)
+        s.days += 1
+
+    # ------------------------------------------------------------ verdicts
+    def _decide(self, s: _Series, spec: AnomalyMetric, ev: Iot, v: _Verdict,
+                gap: bool) -> list[Decision]:
+        test = max(v.u, key=lambda name: v.u[name])
+        u = v.u[test]
+        score = s.score = u / (1.0 + u)
+        cfg = self.config
+        if s.open_start is None:
+            if gap or score < cfg.threshold:
+                return []
+            s.open_start, s.open_test = v.start[test], test
+            s.severity = self._severity(score)
+            return [self._emit(s, spec, ev, v, test, score, "firing")]
+        still = spec.continuous_flow and v.rate <= self._still_level(s, spec)
+        calm = score < cfg.clear and not gap
+        if not calm:
+            s.calm_t = 0.0
+        elif s.open_test == "level_shift" and s.calm_t == 0.0:
+            s.calm_t = ev.t
+        if (calm and (s.open_test != "level_shift" or ev.t - s.calm_t >= CALM_S)) or (
+                gap and still):  # a gap alone proves nothing
+            decision = self._emit(s, spec, ev, v, s.open_test, score, "resolved")
+            s.open_start, s.open_test, s.severity, s.calm_t = None, "", "", 0.0
+            return [decision]
+        severity = self._severity(score)
+        if SEVERITY_RANK[severity] > SEVERITY_RANK[s.severity]:
+            s.severity = severity
+            return [self._emit(s, spec, ev, v, test, score, "firing")]
+        return []
+
+    def _severity(self, score: float) -> str:
+        return "orange" if score >= self.config.orange_score else "yellow"
+
+    def _emit(self, s: _Series, spec: AnomalyMetric, ev: Iot, v: _Verdict, test: str,
+              score: float, status: str) -> Decision:
+        assert s.open_start is not None
+        per_hour = spec.reading == "delta"
+        evidence: dict[str, Any] = {
+            "metric": ev.metric, "test": test, "score": _r(score),
+            "threshold": self.config.threshold, "value": ev.value,
+            "rate_per_h" if per_hour else "reading": _r(v.rate),
+            "usual_daily_min": _r(s.low), "usual_daily_peak": _r(_unspike(spec, s.peak)),
+            "event_id": ev.event_id,
+        }
+        if v.expected is not None and v.z is not None:
+            evidence.update(expected=_r(v.expected), robust_z=_r(v.z),
+                            cusum=_r(max(s.cusum_up, s.cusum_dn)))
+        if spec.continuous_flow:
+            evidence.update(hours_without_still=_r((ev.t - s.still_t) / HOUR),
+                            still_level=_r(self._still_level(s, spec)))
+            if math.isfinite(s.run_min):
+                evidence["lowest_rate_in_run"] = _r(s.run_min)
+        if ev.unit:
+            evidence["unit"] = ev.unit
+        return self.decision("sensor_anomaly", "device", ev.device_id, status,  # type: ignore[arg-type]
+                             s.severity, s.open_start, ev.t, evidence,
+                             self.registry.device_grid(ev.device_id))
+
+
+def _learn_interval(s: _Series, dt: float) -> None:
+    """Typical seconds between readings: a robust running mean (outliers clipped at 3×)."""
+    if s.n == 0:
+        s.interval = dt
+    else:
+        rate = max(INTERVAL_RATE, 1.0 / (s.n + 1))
+        s.interval += rate * (min(dt, 3 * s.interval) - s.interval)
+    s.n += 1
+
+
+def _toward(spec: AnomalyMetric, level: float) -> float:
+    """The level never moves against the watched direction: a week away (use down) must
+    not lower the baseline that the return is then judged against."""
+    if spec.direction == "up":
+        return max(0.0, level)
+    if spec.direction == "down":
+        return min(0.0, level)
+    return level
+
+
+def _spike_scale(spec: AnomalyMetric, x: float) -> float:
+    """The spike test's scale: log for amounts (offset by their resolution), as is for levels."""
+    if spec.reading == "level":
+        return x
+    return math.log(max(x, 0.0) + max(spec.min_scale, 1e-6))
+
+
+def _unspike(spec: AnomalyMetric, y: float) -> float:
+    if spec.reading == "level":
+        return y
+    return math.exp(y) - max(spec.min_scale, 1e-6)
+
+
+def _r(x: float) -> float:
+    return float(f"{x:.4g}")

@@ -1,0 +1,338 @@
+"""``device_offline``: learned intervals, event-driven devices, building outages, invariants."""
+
+from __future__ import annotations
+
+import pickle
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from config.iot import DeviceOfflineConfig
+from config.models import load_settings
+from detectors.base import Decision
+from detectors.offline import DeviceOffline, buildings_across_grids
+from gridwatch.events import Event, Iot
+from gridwatch.registry import Registry
+from streams.engine import Engine
+from streams.routing import owner, split_by_partition
+
+T0 = 1_800_000_000.0
+H = 3600.0
+LATENESS = 300.0
+
+
+def registry(buildings: dict[str, int], grid: str = "g-1") -> Registry:
+    reg = Registry()
+    reg.put("grids", {"grid_id": grid})
+    for b, n in buildings.items():
+        for i in range(n):
+            reg.put("houses", {"house_id": f"h-{b}-{i}", "grid_id": grid, "building_id": b})
+            reg.put("devices", {"device_id": f"wm-{b}-{i}", "house_id": f"h-{b}-{i}"})
+    return reg
+
+
+def periodic(device: str, every: float, start: float, end: float, phase: float = 0.0,
+             metric: str = "water", rng: random.Random | None = None,
+             jitter: float = 0.0, loss: float = 0.0) -> list[Iot]:
+    out, t, i = [], start + phase, 0
+    while t < end:
+        if rng is None or rng.random() >= loss:
+            dt = rng.uniform(-jitter, jitter) if rng else 0.0
+            out.append(Iot(f"{device}-{metric}-{i}", T0 + t + dt, device, metric, 0.01))
+        t, i = t + every, i + 1
+    return out
+
+
+def play(det: DeviceOffline, events: list[Iot], until: float) -> list[Decision]:
+    out: list[Decision] = []
+    for ev in sorted(events, key=lambda e: e.t):
+        out += det.observe(ev)
+        out += det.advance(ev.t - LATENESS)
+    return out + det.advance(T0 + until)
+
+
+def brief(decisions: list[Decision]) -> list[tuple[str, str, str, float, float]]:
+    return [(d.status, d.subject_type, d.subject_id, round((d.start - T0) / H, 3),
+             round((d.t - T0) / H, 3)) for d in decisions]
+
+
+def detector(reg: Registry | None = None, **overrides: object) -> DeviceOffline:
+    return DeviceOffline(DeviceOfflineConfig(**overrides), reg or Registry())
+
+
+# ------------------------------------------------------------ one device
+def test_an_hourly_meter_fires_once_at_its_deadline_and_resolves_when_back() -> None:
+    events = periodic("wm-1", H, 0, 30 * H) + periodic("wm-1", H, 40 * H, 60 * H)
+    got = play(detector(), events, 60 * H)
+    assert brief(got) == [("firing", "device", "wm-1", 29, 32.5),
+                          ("resolved", "device", "wm-1", 29, 40)]
+    assert got[0].evidence == {"silent_hours": 3.5, "expected_interval_h": 1.0, "factor": 3.5,
+                               "judged_by": "data"}
+    assert got[0].severity == "blue"
+
+
+def test_a_smoke_detector_offline_is_yellow() -> None:
+    got = play(detector(), periodic("sm-1", H, 0, 30 * H, metric="smoke"), 40 * H)
+    assert [(d.status, d.severity) for d in got] == [("firing", "yellow")]
+
+
+@given(st.integers(0, 10_000))
+@settings(max_examples=15, deadline=None, derandomize=True)
+def test_jitter_and_lost_packets_are_not_an_outage(seed: int) -> None:
+    rng = random.Random(seed)
+    events = periodic("wm-1", H, 0, 14 * 24 * H, rng=rng, jitter=240, loss=0.02)
+    assert play(detector(), events, 14 * 24 * H) == []
+
+
+@given(st.integers(0, 10_000))
+@settings(max_examples=10, deadline=None, derandomize=True)
+def test_a_meter_losing_a_tenth_of_its_reports_gets_a_longer_deadline(seed: int) -> None:
+    """Once its loss rate is learned (a week), three lost reports in a row are no outage."""
+    rng = random.Random(seed)
+    events = periodic("wm-1", H, 0, 21 * 24 * H, rng=rng, jitter=120, loss=0.1)
+    det = detector()
+    assert [d for d in play(det, events, 21 * 24 * H) if d.start > T0 + 7 * 24 * H] == []
+    got = play(det, [], 24 * 24 * H)  # now it dies: found, later than 3.5 h
+    assert len(got) == 1 and 5.0 <= got[0].evidence["factor"] <= 10.0
+
+
+def test_an_alarm_burst_does_not_teach_the_schedule() -> None:
+    """A gas detector reporting hourly sends every 30 s during an alarm, then hourly again."""
+    hourly = periodic("gs-1", H, 0, 3 * 24 * H, metric="gas")
+    burst = [Iot(f"b{k}", T0 + 30 * H + 600 + 30 * k, "gs-1", "gas", 40.0) for k in range(60)]
+    det = detector()
+    assert play(det, hourly + burst, 3 * 24 * H) == []
+    assert det.devices["gs-1"].data is not None and det.devices["gs-1"].data.iv == H
+
+
+@given(st.floats(0.0, 5 * 24.0))
+@settings(max_examples=20, deadline=None, derandomize=True)
+def test_a_smoke_alarm_on_a_heartbeat_detector_teaches_no_schedule(alarm_h: float) -> None:
+    """Its only ``smoke`` readings are one alarm (every minute for 20 min), then heartbeats."""
+    beats = periodic("sm-1", 6 * H, 0, 8 * 24 * H, metric="heartbeat")
+    alarm = [Iot(f"a{k}", T0 + alarm_h * H + 60 * k, "sm-1", "smoke", 1.0) for k in range(20)]
+    alarm.append(Iot("clear", T0 + alarm_h * H + 1200, "sm-1", "smoke", 0.0))
+    det = detector()
+    assert play(det, beats + alarm, 8 * 24 * H) == []
+    later = play(det, [], 10 * 24 * H)  # it dies: judged by its heartbeats
+    assert [(d.evidence["judged_by"], d.evidence["expected_interval_h"]) for d in later] == [
+        ("heartbeat", 6.0)]
+
+
+def test_a_door_without_heartbeat_is_never_judged() -> None:
+    rng = random.Random(1)
+    t, events = 0.0, []
+    while t < 3 * 24 * H:
+        t += rng.expovariate(1 / (2 * H))
+        events.append(Iot(f"d{t}", T0 + t, "door-1", "door", 1.0))
+    det = detector()
+    assert play(det, events, 30 * 24 * H) == []
+    assert det.shard_key(events[0]) == "door-1"  # unknown to the registry: its own key
+
+
+def test_an_event_driven_switch_is_judged_by_its_heartbeat_only() -> None:
+    """Irregular use tells the data apart; silence of use is fine, silence of heartbeats is not."""
+    rng = random.Random(2)
+    t, uses = 0.0, []
+    while t < 2 * 24 * H:
+        t += rng.expovariate(1 / (3 * H))
+        uses.append(Iot(f"u{t}", T0 + t, "sw-1", "switch", 1.0))
+    beats = periodic("sw-1", 6 * H, 0, 5 * 24 * H, metric="heartbeat")
+    det = detector()
+    assert play(det, uses + beats, 5 * 24 * H) == []  # two days without use: no alarm
+    later = play(det, [], 7 * 24 * H)
+    assert brief(later) == [("firing", "device", "sw-1", 114, 135)]
+    assert later[0].evidence["judged_by"] == "heartbeat"
+
+
+def test_an_older_event_does_not_resolve_or_move_the_deadline() -> None:
+    det = detector()
+    got = play(det, periodic("wm-1", H, 0, 30 * H), 40 * H)
+    assert len(got) == 1
+    assert det.observe(Iot("late", T0 + 20 * H, "wm-1", "water", 0.0)) == []
+    assert det.advance(T0 + 60 * H) == []
+
+
+@given(st.lists(st.floats(0.5, 12.0), min_size=1, max_size=8))
+@settings(max_examples=40, deadline=None, derandomize=True)
+def test_each_silence_fires_once_at_its_deadline_and_resolves(silences: list[float]) -> None:
+    """Hourly reports with silences of random length: one episode per silence > 3.5 h.
+
+    The deadline is pinned to 3.5 intervals (``max_false_rate=1``): otherwise the
+    sub-deadline silences would rightly teach the clock that it loses reports.
+    """
+    events, t = [], 0.0
+    events += periodic("wm-1", H, t, 26 * H)  # a day of reports before it is judged
+    t = 25 * H
+    for s in silences:
+        t += s * H
+        events += periodic("wm-1", H, t, t + 10 * H)
+        t += 9 * H
+    got = play(detector(max_false_rate=1.0), events, t + 2 * H)
+    fired = [d for d in got if d.status == "firing"]
+    long = [s for s in silences if s > 3.5]
+    assert len(fired) == len(long)
+    assert [d.status for d in got] == ["firing", "resolved"] * len(long)
+    assert all(d.t - d.start == 3.5 * H for d in fired)
+
+
+# ------------------------------------------------------------ buildings
+def city(rng: random.Random, cut: tuple[float, float] | None, days: int = 4,
+         slow: int = 0) -> tuple[Registry, list[Iot]]:
+    """Building b-1 (12 hourly meters + ``slow`` 6-hourly heartbeats) and b-2 (12 meters)."""
+    reg = registry({"b-1": 12 + slow, "b-2": 12})
+    events: list[Iot] = []
+    for b in ("b-1", "b-2"):
+        for i in range(12 + (slow if b == "b-1" else 0)):
+            dev = f"wm-{b}-{i}"
+            every, metric = (H, "water") if i < 12 else (6 * H, "heartbeat")
+            phase = rng.uniform(0, every)
+            for ev in periodic(dev, every, 0, days * 24 * H, phase, metric):
+                off = cut is not None and b == "b-1" and cut[0] <= ev.t - T0 < cut[1]
+                if not off:
+                    events.append(ev)
+    return reg, events
+
+
+def test_a_building_outage_is_one_finding_with_its_members() -> None:
+    reg, events = city(random.Random(3), (50 * H, 55 * H))
+    got = play(detector(reg), events, 4 * 24 * H)
+    assert [(d.status, d.subject_type, d.subject_id) for d in got] == [
+        ("firing", "building", "b-1"), ("resolved", "building", "b-1")]
+    fire = got[0]
+    assert fire.evidence["members"] == sorted(f"wm-b-1-{i}" for i in range(12))
+    assert fire.evidence["devices_heard_since"] == 0 and fire.grid_id == "g-1"
+    assert 49 <= (fire.start - T0) / H <= 50 and 52 < (fire.t - T0) / H < 54
+    assert 55 <= (got[1].t - T0) / H < 56
+
+
+def test_slow_devices_of_a_cut_building_join_it_silently() -> None:
+    reg, events = city(random.Random(4), (50 * H, 80 * H), slow=4)
+    got = play(detector(reg), events, 4 * 24 * H)
+    assert [(d.status, d.subject_type) for d in got] == [("firing", "building"),
+                                                         ("resolved", "building")]
+
+
+def test_a_heartbeat_lost_in_a_building_outage_is_not_the_device_s_own_loss() -> None:
+    reg, events = city(random.Random(9), (50 * H, 57 * H), days=6, slow=4)
+    dead = "wm-b-1-12"  # a 6-hourly heartbeat device of the cut building, dead from day 5
+    events = [e for e in events if not (e.device_id == dead and e.t > T0 + 5 * 24 * H)]
+    got = play(detector(reg), events, 8 * 24 * H)
+    mine = [d for d in got if d.subject_id == dead]
+    assert [(d.status, d.evidence["factor"]) for d in mine] == [("firing", 3.5)]
+
+
+@given(st.integers(0, 10_000))
+@settings(max_examples=8, deadline=None, derandomize=True)
+def test_slow_clocks_that_lost_heartbeats_to_a_long_cut_do_not_fire_after_it(seed: int) -> None:
+    """A 16 h cut eats two or three 6-hourly heartbeats: a slow device silent since before
+    the cut may fall due just after the building is back; the cut's length is not its own."""
+    reg, events = city(random.Random(seed), (50 * H, 66 * H), days=5, slow=4)
+    got = play(detector(reg), events, 5 * 24 * H)
+    assert [(d.status, d.subject_type) for d in got] == [("firing", "building"),
+                                                         ("resolved", "building")]
+
+
+def test_a_slow_device_dead_before_a_long_cut_still_fires_after_it() -> None:
+    """Dead an hour before a 16 h cut, not yet due when the building returns: it fires 3.5
+    heartbeats after its last one, plus the cut (a member would restart at the return)."""
+    reg, events = city(random.Random(0), (50 * H, 66 * H), days=5, slow=4)
+    last = {e.device_id: e.t for e in sorted(events, key=lambda e: e.t)
+            if e.metric == "heartbeat" and e.t <= T0 + 49 * H}
+    dead = max(last, key=last.__getitem__)
+    events = [e for e in events if not (e.device_id == dead and e.t > last[dead])]
+    got = play(detector(reg), events, 5 * 24 * H)
+    mine = [d for d in got if d.subject_id == dead]
+    assert [d.status for d in mine] == ["firing"] and mine[0].start == last[dead]
+    cut = got[1].t - got[0].start  # the building's silence, as judged
+    assert last[dead] + 21 * H > got[1].t  # not due before the return: no member
+    assert abs(mine[0].t - (last[dead] + cut + 21 * H)) < 1e-3
+
+
+def test_one_dead_meter_in_a_live_building_fires_alone() -> None:
+    reg, events = city(random.Random(5), None)
+    events = [e for e in events if not (e.device_id == "wm-b-1-3" and e.t > T0 + 30 * H)]
+    got = play(detector(reg), events, 4 * 24 * H)
+    assert [(d.status, d.subject_type, d.subject_id) for d in got] == [
+        ("firing", "device", "wm-b-1-3")]
+
+
+def test_a_member_still_dead_after_the_building_returns_fires_on_its_own() -> None:
+    reg, events = city(random.Random(6), (50 * H, 55 * H))
+    events = [e for e in events if not (e.device_id == "wm-b-1-0" and e.t > T0 + 50 * H)]
+    got = play(detector(reg), events, 4 * 24 * H)
+    assert [(d.status, d.subject_type, d.subject_id) for d in got] == [
+        ("firing", "building", "b-1"), ("resolved", "building", "b-1"),
+        ("firing", "device", "wm-b-1-0")]
+    last_seen = max(e.t for e in events if e.device_id == "wm-b-1-0")
+    assert got[2].start == last_seen
+    assert got[2].t == got[1].t + 3.5 * H
+
+
+def test_partitioned_engines_agree_with_one_engine_on_building_outages() -> None:
+    reg, events = city(random.Random(7), (50 * H, 55 * H))
+    reg.put("grids", {"grid_id": "g-2"})
+    for i in range(12):  # move b-2 to another grid: it lands on another partition
+        reg.put("houses", {"house_id": f"h-b-2-{i}", "grid_id": "g-2", "building_id": "b-2"})
+    settings_ = load_settings()
+    stream: list[Event] = sorted(events, key=lambda e: e.t)
+
+    def engine(owns: object = None) -> Engine:
+        det = DeviceOffline(settings_.detectors.device_offline, reg)
+        if owns is None:
+            return Engine(settings_, reg, detectors=[det])
+        return Engine(settings_, reg, owns=owns, detectors=[det])  # type: ignore[arg-type]
+
+    one = engine()
+    whole = one.process(stream) + one.finish()
+    parts = []
+    for p, evs in split_by_partition(stream, [engine().detectors[0]], 3).items():
+        eng = engine(owner(p, 3))
+        parts += eng.process(evs) + eng.finish()
+    key = lambda a: (a["alert_id"], a["seq"])  # noqa: E731
+    assert sorted(parts, key=key) == sorted(whole, key=key) and whole
+
+
+def test_the_registry_check_finds_buildings_across_grids() -> None:
+    reg = registry({"b-1": 2})
+    assert buildings_across_grids(reg) == {}
+    reg.put("grids", {"grid_id": "g-9"})
+    reg.put("houses", {"house_id": "h-b-1-1", "grid_id": "g-9", "building_id": "b-1"})
+    assert buildings_across_grids(reg) == {"b-1": ["g-1", "g-9"]}
+
+
+# ------------------------------------------------------------ cost
+def test_state_and_heap_stay_bounded() -> None:
+    reg, events = city(random.Random(8), (50 * H, 55 * H), days=10)
+    det = detector(reg)
+    play(det, events, 10 * 24 * H)
+    assert len(det.heap) <= len(det.devices) + len(det.buildings)
+    sizes = {len(det.buildings[b].devices) for b in det.buildings}
+    assert sizes == {12}
+
+
+@given(st.lists(st.tuples(st.integers(0, 7), st.sampled_from(["water", "heartbeat", "door"]),
+                          st.floats(0.0, 8.0)), min_size=1, max_size=500),
+       st.integers(0, 10_000))
+@settings(max_examples=30, deadline=None, derandomize=True)
+def test_state_is_bounded_whatever_the_arrivals(arrivals: list[tuple[int, str, float]],
+                                                seed: int) -> None:
+    """Random cadences, bursts, silences and late messages: one fixed-size record per device,
+    heap entries that fall due are dropped, buildings never list more than their devices."""
+    reg = registry({"b-1": 4, "b-2": 4})
+    det = detector(reg, min_history_s=0.0)
+    rng, t = random.Random(seed), T0
+    for i, (dev, metric, step_h) in enumerate(arrivals):
+        t += step_h * H
+        late = rng.random() < 0.1
+        b = "b-1" if dev < 4 else "b-2"
+        det.observe(Iot(f"e{i}", t - (LATENESS if late else 0.0), f"wm-{b}-{dev % 4}",
+                        metric, 0.01))
+        det.advance(t - LATENESS)
+    assert len(det.devices) <= 8 and len(det.buildings) <= 2
+    assert all(len(pickle.dumps(d)) < 600 for d in det.devices.values())
+    assert all(len(b.devices) <= 4 and b.members <= set(b.devices)
+               for b in det.buildings.values())
+    det.advance(t + 1000 * H)
+    assert det.heap == []
