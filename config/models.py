@@ -13,10 +13,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from config.alerts import AlertSettings
 from config.base import Section
+from config.bridge import BridgeSettings
+from config.iot import DeviceOfflineConfig, SensorAnomalyConfig
+from config.observability import ObservabilitySettings
+from config.patterns import (
+    CrowdConfig,
+    EventClusterConfig,
+    GroupRentalConfig,
+    UnusualHoursConfig,
+)
+from config.presence import PresenceConfig
 from config.sensor import SensorThresholdConfig
 
 DEFAULT_YAML = Path(__file__).with_name("default.yaml")
@@ -30,6 +41,12 @@ class Topics(Section):
     alerts: str = "gw.alerts"
     deadletter: str = "gw.deadletter"
     work: str = Field(default="gw.work", description="internal: events repartitioned by grid")
+    silences: str = Field(default="gw.silences", description="compacted: silences by id, "
+                          "each record with its full change history")
+    alerts_muted: str = Field(default="gw.alerts.muted", description="alert updates muted "
+                              "by a silence or an inhibition rule, with the reason")
+    alerts_undelivered: str = Field(default="gw.alerts.undelivered", description="notify "
+                                    "dead letters: deliveries that kept failing")
 
     def for_stream(self, stream: str) -> str:
         return {"access": self.access, "iot": self.iot, "report": self.reports}[stream]
@@ -42,14 +59,37 @@ class KafkaSettings(Section):
     partitions: int = Field(default=4, ge=1, description="partitions of input and work topics")
     replication_factor: int = Field(default=1, ge=1)
     group_id: str = "gridwatch"
+    fetch_max_wait_ms: int = Field(default=100, ge=1, le=5000, description="longest a fetch "
+                                   "waits for data: a broker that answers only at this deadline "
+                                   "(the embedded one) adds it to every hop's latency")
     topics: Topics = Field(default_factory=Topics)
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None
-    sasl_password: str | None = None
-    ssl_cafile: str | None = None
-    ssl_certfile: str | None = None
-    ssl_keyfile: str | None = None
+    sasl_password: SecretStr | None = Field(default=None, description="set it in the "
+                                            "environment (GRIDWATCH_KAFKA__SASL_PASSWORD); "
+                                            "shown as ********** in logs and dumps")
+    ssl_cafile: str | None = Field(default=None, description="CA bundle that verifies the "
+                                   "brokers (default: the system's)")
+    ssl_certfile: str | None = Field(default=None, description="client certificate (mTLS)")
+    ssl_keyfile: str | None = Field(default=None, description="its private key (mTLS)")
+
+    @model_validator(mode="after")
+    def _security_is_complete(self) -> KafkaSettings:
+        """Half a security setup must fail at start, not as a broker disconnect later."""
+        sasl = self.security_protocol.startswith("SASL")
+        tls = self.security_protocol in ("SSL", "SASL_SSL")
+        if sasl and not (self.sasl_username and self.sasl_password):
+            raise ValueError(f"security_protocol {self.security_protocol} needs "
+                             "sasl_username and sasl_password")
+        if not sasl and (self.sasl_mechanism or self.sasl_username or self.sasl_password):
+            raise ValueError("sasl_* settings need security_protocol SASL_PLAINTEXT or "
+                             "SASL_SSL")
+        if not tls and (self.ssl_cafile or self.ssl_certfile or self.ssl_keyfile):
+            raise ValueError("ssl_* files need security_protocol SSL or SASL_SSL")
+        if self.ssl_keyfile and not self.ssl_certfile:
+            raise ValueError("ssl_keyfile needs ssl_certfile (the client certificate)")
+        return self
 
 
 class PipelineSettings(Section):
@@ -63,12 +103,21 @@ class PipelineSettings(Section):
     language: Literal["zh-CN", "en"] = "zh-CN"
     dedup_capacity: int = Field(default=200_000, ge=0,
                                 description="recent event ids remembered per partition")
+    stats_every_s: float = Field(default=60.0, gt=0, description="how often a worker logs "
+                                 "its counts (events routed and processed, alerts)")
 
 
 class DetectorSettings(Section):
     """One section per detector family."""
 
     sensor_threshold: SensorThresholdConfig = Field(default_factory=SensorThresholdConfig)
+    sensor_anomaly: SensorAnomalyConfig = Field(default_factory=SensorAnomalyConfig)
+    device_offline: DeviceOfflineConfig = Field(default_factory=DeviceOfflineConfig)
+    unusual_hours: UnusualHoursConfig = Field(default_factory=UnusualHoursConfig)
+    crowd: CrowdConfig = Field(default_factory=CrowdConfig)
+    group_rental: GroupRentalConfig = Field(default_factory=GroupRentalConfig)
+    event_cluster: EventClusterConfig = Field(default_factory=EventClusterConfig)
+    presence: PresenceConfig = Field(default_factory=PresenceConfig)
 
 
 class Settings(BaseSettings):
@@ -80,6 +129,10 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     detectors: DetectorSettings = Field(default_factory=DetectorSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    bridge: BridgeSettings | None = Field(default=None, description="gridwatch bridge mqtt: "
+                                          "MQTT broker and vendor payload mappings")
 
     @classmethod
     def settings_customise_sources(

@@ -142,6 +142,7 @@ class SensorAnomaly(DetectorBase):
 
     name = "sensor_anomaly"
     version = "1"
+    streams = frozenset({"iot"})
     _not_state = ("config", "registry", "_specs")
 
     def __init__(self, config: SensorAnomalyConfig, registry: Registry) -> None:

@@ -7,7 +7,14 @@ operator tunes is exactly what runs.
 from __future__ import annotations
 
 from config.models import DetectorSettings
+from detectors.anomaly import SensorAnomaly
 from detectors.base import Detector
+from detectors.cluster import EventCluster
+from detectors.crowd import Crowd
+from detectors.night import UnusualHours
+from detectors.offline import DeviceOffline
+from detectors.presence import Presence
+from detectors.rental import GroupRental
 from detectors.threshold import SensorThreshold
 from gridwatch.registry import Registry
 
@@ -16,5 +23,12 @@ def build_detectors(settings: DetectorSettings, registry: Registry) -> list[Dete
     """One instance of every enabled detector family, sharing the registry."""
     detectors: list[Detector] = [
         SensorThreshold(settings.sensor_threshold, registry),
+        SensorAnomaly(settings.sensor_anomaly, registry),
+        DeviceOffline(settings.device_offline, registry),
+        UnusualHours(settings.unusual_hours, registry),
+        Crowd(settings.crowd, registry),
+        GroupRental(settings.group_rental, registry),
+        EventCluster(settings.event_cluster, registry),
+        Presence(settings.presence, registry),
     ]
     return detectors

@@ -146,6 +146,7 @@ class DeviceOffline(DetectorBase):
 
     name = "device_offline"
     version = "1"
+    streams = frozenset({"iot"})
     _not_state = ("config", "registry", "_events", "_safety")
 
     def __init__(self, config: DeviceOfflineConfig, registry: Registry) -> None:
