@@ -38,15 +38,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import orjson  # noqa: E402
 
 from config.models import Settings, load_settings  # noqa: E402
-from detectors.catalog import build_detectors  # noqa: E402
 from gridwatch.broker import EmbeddedBroker, ensure_topics, kafka_python_config  # noqa: E402
-from gridwatch.registry import Registry  # noqa: E402
-from gridwatch.replay import parse_line  # noqa: E402
 from gridwatch.runner import WorkerProcess, write_config  # noqa: E402
-from streams.routing import split_by_partition  # noqa: E402
 
 STATS = re.compile(r"stats: router (\{[^}]*\}) work (\{[^}]*\})")
 STATS_EVERY_S = 0.25
+QUIET_S = 3.0  # no progress for this long after the last event was routed: done
 BENCH = Path(__file__).resolve().parent
 
 
@@ -100,13 +97,6 @@ def publish(settings: Settings, msgs: Iterator[tuple[str, bytes]]) -> int:
     return n
 
 
-def work_events(objs: list[dict[str, Any]], registry: Registry, partitions: int) -> int:
-    """Events the work partitions will process: one per partition owning some key."""
-    detectors = build_detectors(load_settings().detectors, registry)
-    events = [parse_line(orjson.dumps(o)) for o in objs]
-    return sum(len(v) for v in split_by_partition(events, detectors, partitions).values())
-
-
 def noop_baseline(bootstrap: str, objs: list[dict[str, Any]], settings: Settings) -> float:
     """Events/s of a Faust agent doing nothing, one event per message."""
     topic = settings.kafka.topics.iot
@@ -140,24 +130,57 @@ class StatsTail:
         return routed, done
 
 
+def wait_stable(procs: list[WorkerProcess], quiet_s: float = 4.0,
+                timeout_s: float = 120.0) -> None:
+    """Until every worker has partitions and no rebalance happened for ``quiet_s``: a
+    rebalance mid-run redelivers events, which would be counted twice."""
+    deadline, last, since = time.monotonic() + timeout_s, -1, time.monotonic()
+    while time.monotonic() < deadline:
+        logs = [p.log_path.read_text(errors="replace") if p.log_path.exists() else ""
+                for p in procs]
+        counts = [text.count("assigned work partitions") for text in logs]
+        if sum(counts) != last:
+            last, since = sum(counts), time.monotonic()
+        elif all(counts) and time.monotonic() - since >= quiet_s:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"workers never settled:\n{procs[0].tail(20)}")
+
+
 def run_workers(settings: Settings, registry_dir: Path, tmp: Path, workers: int,
-                expected_work: int, timeout_s: float = 900) -> float:
-    """Events/s through ``gridwatch worker``: first event routed → last one processed."""
+                events: int, feed: Iterator[tuple[str, bytes]],
+                timeout_s: float = 900) -> float:
+    """Events/s through ``gridwatch worker``: first event routed → last one processed.
+
+    One worker finds the feed waiting. Several must first settle into their
+    group (see :func:`wait_stable`), so the feed is published after that — it is
+    batched then, a few hundred messages, cheap beside the work."""
     config = write_config(settings, tmp / f"{settings.kafka.group_id}.yaml")
     procs = [WorkerProcess(config, registry_dir, tmp / f"{settings.kafka.group_id}-{i}.log")
              for i in range(workers)]
+    if workers == 1:
+        publish(settings, feed)
     for proc in procs:
         proc.start()
-    tail, start, deadline = StatsTail([p.log_path for p in procs]), None, time.monotonic()
+    start: float | None = None
+    if workers > 1:
+        wait_stable(procs)
+        start = time.monotonic()  # nothing can be routed before it is published
+        publish(settings, feed)
+    tail, deadline = StatsTail([p.log_path for p in procs]), time.monotonic()
     deadline += timeout_s
+    last, changed = -1, time.monotonic()
     try:
         while time.monotonic() < deadline:
             routed, done = tail.poll()
             now = time.monotonic()
-            if routed == 0:
+            if done != last:
+                last, changed = done, now
+            if routed == 0 and workers == 1:
                 start = now
-            elif done >= expected_work and start is not None:
-                return now - start
+            elif (start is not None and routed == events and done >= routed
+                  and now - changed >= QUIET_S):
+                return changed - start  # the last progress, not the wait for quiet
             time.sleep(0.05)
         raise RuntimeError(f"workers did not finish: {tail.latest}\n{procs[0].tail(20)}")
     finally:
@@ -256,7 +279,6 @@ def main() -> int:
         simulate(tmp / "city", persons=args.persons, days=args.days, seed=7)
         objs = feed_objects(tmp / "city" / "feed.jsonl")
         registry_dir = tmp / "city" / "registry"
-        expected = work_events(objs, Registry.from_dir(registry_dir), args.partitions)
         n = len(objs)
         if args.latency_at:
             p50, p99, got, sent = latency(fresh_settings(broker.bootstrap, args.partitions),
@@ -272,8 +294,7 @@ def main() -> int:
                 ((f"gridwatch worker ×{args.workers}, {args.batch} events/message",
                   args.batch, args.workers),) if args.workers > 1 else ()):
             s = fresh_settings(broker.bootstrap, args.partitions)
-            publish(s, messages(objs, batch))
-            secs = run_workers(s, registry_dir, tmp, workers, expected)
+            secs = run_workers(s, registry_dir, tmp, workers, len(objs), messages(objs, batch))
             rows.append((label, n / secs))
         half = rows[2][1] / 2
         p50, p99, got, sent = latency(fresh_settings(broker.bootstrap, args.partitions),
