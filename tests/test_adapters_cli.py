@@ -10,7 +10,7 @@ import orjson
 import pytest
 import yaml
 
-from config.models import Settings
+from config.models import Settings, load_settings
 from gridwatch.adapters.mqtt import bridge_settings
 from gridwatch.cli import main
 
@@ -92,3 +92,57 @@ def test_import_counts_every_row_and_draws_progress(tmp_path: Path) -> None:
     assert [d["error"].split(":")[0] for d in sink.letters] == ["access.jsonl line 3",
                                                               "access.jsonl line 4"]
     assert "method: must be" in sink.letters[1]["error"] and "100.0%" in out.getvalue()
+
+
+class Future:
+    """The part of a kafka-python send future the sink uses, settled by the test."""
+
+    def __init__(self) -> None:
+        self.ok: list[Any] = []
+        self.bad: list[Any] = []
+
+    def add_callback(self, f: Any) -> None:
+        self.ok.append(f)
+
+    def add_errback(self, f: Any) -> None:
+        self.bad.append(f)
+
+
+class HeldProducer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, Future]] = []
+
+    def send(self, topic: str, key: bytes | None = None, value: bytes | None = None) -> Future:
+        self.sent.append((topic, Future()))
+        return self.sent[-1][1]
+
+    def flush(self, timeout: float | None = None) -> None:
+        pass
+
+    def close(self, timeout: float | None = None) -> None:
+        pass
+
+
+def test_an_mqtt_message_is_acknowledged_only_once_kafka_holds_all_it_became() -> None:
+    from gridwatch.adapters.mqtt import MqttBridge
+    from gridwatch.adapters.producer import KafkaSink
+
+    settings = load_settings()
+    bridge = bridge_settings(settings, [str(Path(__file__).parents[1] / "examples" /
+                                            "mappings" / "acmesense-smoke-gas.yaml")])
+    producer = HeldProducer()
+    sink = KafkaSink(settings.kafka, batch_max=1, linger_ms=10_000, producer=producer)
+    runner = MqttBridge(settings, bridge, sink)
+    acks: list[str] = []
+    smoke = orjson.dumps({"sn": "AS1", "type": "smoke", "state": "ALARM", "ts": 1763767865123})
+    runner.handle("acmesense/d/AS1/event", smoke, lambda: acks.append("good"))
+    runner.handle("acmesense/d/AS1/event", b"{not json", lambda: acks.append("bad"))
+    (_, good), (_, bad) = producer.sent
+    assert acks == []                       # nothing acknowledged before Kafka answers
+    bad.ok[0](None)
+    assert acks == ["bad"]                  # a dead letter kept is a message handled
+    good.bad[0](RuntimeError("broker down"))
+    assert acks == ["bad"]                  # a failed send is never acknowledged
+    good.ok[0](None)
+    assert acks == ["bad", "good"]
+    sink._stop.set()

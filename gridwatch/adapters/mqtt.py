@@ -19,6 +19,7 @@ import logging.config
 import sys
 import threading
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from config.bridge import BridgeSettings, Mapping
@@ -28,6 +29,29 @@ from gridwatch.adapters.producer import KafkaSink, received_at
 from gridwatch.contract import dead_letter
 
 log = logging.getLogger(__name__)
+
+
+def countdown(n: int, then: Callable[[], None]) -> Callable[[], None]:
+    """A callback that runs ``then`` on its ``n``-th call (Kafka acknowledges the
+    records of one MQTT message from its own thread, one by one).
+
+    >>> calls = []
+    >>> tick = countdown(2, lambda: calls.append("acked"))
+    >>> tick(); calls
+    []
+    >>> tick(); calls
+    ['acked']
+    """
+    left = [n]
+    lock = threading.Lock()
+
+    def tick() -> None:
+        with lock:
+            left[0] -= 1
+            fire = left[0] == 0
+        if fire:
+            then()
+    return tick
 
 
 def route(mappings: list[Mapping], topic: str, payload: bytes) -> list[Outcome]:
@@ -66,6 +90,9 @@ class MqttBridge:
         cfg = self.bridge.mqtt
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cfg.client_id,
                              clean_session=False)
+        # Acknowledge a QoS 1/2 message only once Kafka holds what it became: a bridge
+        # killed before that gets it again from the MQTT broker (at least once).
+        client.manual_ack_set(True)
         if cfg.username:
             client.username_pw_set(cfg.username, cfg.password)
         if cfg.tls:
@@ -95,22 +122,32 @@ class MqttBridge:
         self.subscribed.set()
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
+        mid, qos = msg.mid, msg.qos
+
+        def ack() -> None:
+            if qos > 0:
+                client.ack(mid, qos)
         try:
-            self.handle(msg.topic, msg.payload)
+            self.handle(msg.topic, msg.payload, ack)
         except Exception:  # an exception here would kill paho's network loop
             log.exception("could not hand a message on %s to Kafka", msg.topic)
 
-    def handle(self, topic: str, payload: bytes) -> list[Outcome]:
-        """Map one message and queue its events and dead letters."""
+    def handle(self, topic: str, payload: bytes,
+               ack: Callable[[], None] | None = None) -> list[Outcome]:
+        """Map one message and queue its events and dead letters; ``ack`` runs once
+        Kafka has acknowledged every one of them."""
         outcomes = route(self.bridge.mappings, topic, payload)
         self.counts["messages"] += 1
         now = received_at(self.settings)
+        done = countdown(len(outcomes), ack) if ack is not None else None
+        if ack is not None and not outcomes:
+            ack()
         for o in outcomes:
             if o.message is not None:
-                self.sink.events(o.stream, [o.message])
+                self.sink.events(o.stream, [o.message], done)
                 self.counts["accepted"] += 1
             else:
-                self.sink.dead([dead_letter(o.stream, o.raw, o.error or "", now)])
+                self.sink.dead([dead_letter(o.stream, o.raw, o.error or "", now)], done)
                 self.counts["rejected"] += 1
         return outcomes
 

@@ -35,11 +35,15 @@ def received_at(settings: Settings) -> datetime:
     return datetime.now(zone(settings.pipeline.timezone))
 
 
+Done = Callable[[], None]
+
+
 @dataclass
 class Batch:
     topic: str
     items: list[dict[str, Any]]
     started: float
+    done: list[Done] = field(default_factory=list)  # run once Kafka acknowledged it
 
     def value(self) -> bytes:
         return orjson.dumps(self.items)
@@ -53,11 +57,14 @@ class Batcher:
     linger_s: float = 0.05
     pending: dict[str, Batch] = field(default_factory=dict)
 
-    def add(self, topic: str, item: dict[str, Any], now: float) -> Batch | None:
+    def add(self, topic: str, item: dict[str, Any], now: float,
+            done: Done | None = None) -> Batch | None:
         batch = self.pending.get(topic)
         if batch is None:
             batch = self.pending[topic] = Batch(topic, [], now)
         batch.items.append(item)
+        if done is not None:
+            batch.done.append(done)
         if len(batch.items) >= self.batch_max:
             return self.pending.pop(topic)
         return None
@@ -97,33 +104,42 @@ class KafkaSink:
         self._ticker = threading.Thread(target=self._tick, name="gw-linger", daemon=True)
         self._ticker.start()
 
-    def events(self, stream: str, items: Iterable[dict[str, Any]]) -> None:
-        """Queue valid contract messages of one stream."""
+    def events(self, stream: str, items: Iterable[dict[str, Any]],
+               done: Done | None = None) -> None:
+        """Queue valid contract messages of one stream; ``done`` runs once Kafka has
+        acknowledged the batch holding the last of them (never, if sending fails)."""
         topic = self.kafka.topics.for_stream(stream)
         with self._lock:
-            for item in items:
-                full = self.batcher.add(topic, item, time.monotonic())
+            items = list(items)
+            for i, item in enumerate(items):
+                last = done if i == len(items) - 1 else None
+                full = self.batcher.add(topic, item, time.monotonic(), last)
                 if full is not None:
                     self._send(full)
 
-    def dead(self, letters: Iterable[dict[str, Any]]) -> None:
+    def dead(self, letters: Iterable[dict[str, Any]], done: Done | None = None) -> None:
         """Send dead letters now (they are rare, and each is its own record)."""
         with self._lock:
-            for letter in letters:
+            letters = list(letters)
+            for i, letter in enumerate(letters):
                 key, value = dead_letter_record(letter)
+                last = [done] if done is not None and i == len(letters) - 1 else []
                 self._track(self.producer.send(self.kafka.topics.deadletter, key=key,
-                                               value=value), "dead")
+                                               value=value), "dead", 1, last)
 
     def _send(self, batch: Batch) -> None:
         # Key = topic, as the simulator does: one feed stays in time order on one
         # partition; the worker repartitions by grid on its work topic anyway.
         future = self.producer.send(batch.topic, key=batch.topic.encode(), value=batch.value())
-        self._track(future, "accepted", len(batch.items))
+        self._track(future, "accepted", len(batch.items), batch.done)
         self.counts["messages"] += 1
 
-    def _track(self, future: Any, what: str, n: int = 1) -> None:
+    def _track(self, future: Any, what: str, n: int = 1,
+               done: list[Done] | tuple[Done, ...] = ()) -> None:
         def ok(_: Any) -> None:
             self.counts[what] += n
+            for callback in done:
+                callback()
 
         def failed(exc: BaseException) -> None:
             self.errors.append(f"{what}: {exc!r}")
