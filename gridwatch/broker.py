@@ -138,20 +138,25 @@ def topic_plan(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def ensure_topics(settings: Settings, timeout_s: float = 20.0) -> list[str]:
-    """Create the missing topics of :func:`topic_plan`; returns the names it created.
+    """Create the missing topics of :func:`topic_plan`; returns the names it created."""
+    return create_topics(settings, topic_plan(settings), timeout_s)
+
+
+def create_topics(settings: Settings, plan: dict[str, dict[str, Any]], timeout_s: float = 20.0,
+                  client_id: str = "gridwatch-admin") -> list[str]:
+    """Create the topics of ``plan`` that are missing; returns the names it created.
 
     Existing topics are left alone (their partition count is the operator's);
     retried until ``timeout_s`` because a broker that just opened its port may
-    not have a controller yet.
+    not have a controller yet. Raises :class:`BrokerError` naming what failed.
     """
     from kafka.admin import KafkaAdminClient
 
-    plan = topic_plan(settings)
     deadline = time.monotonic() + timeout_s
     while True:
         try:
             admin = KafkaAdminClient(**kafka_python_config(settings.kafka),
-                                     request_timeout_ms=10_000, client_id="gridwatch-admin")
+                                     request_timeout_ms=10_000, client_id=client_id)
             try:
                 result = admin.create_topics(plan, raise_errors=False)
                 created, failed = [], []

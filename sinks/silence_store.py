@@ -3,8 +3,8 @@
 * :func:`read_topic` / :func:`write_topic`: the ``gridwatch silence`` command
   reads the whole topic (kafka-python, no consumer group), changes one
   silence and writes its new version back.
-* :class:`SilenceFollower`: what each worker runs (aiokafka, like the
-  registry follower): it applies every record to the process's shared
+* :func:`apply_silence_value`: what each worker's follower of the topic
+  (the same reader as the registry's) applies to the process's shared
   :class:`sinks.silence.SilenceBook`, which all its engines consult.
 * :func:`silence_command`: ``gridwatch silence add|list|expire``.
 """
@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import re
 import time
@@ -23,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from config.models import Settings
+from gridwatch.contract import dead_letter
 from gridwatch.events import parse_tz
 from sinks.silence import (
     Silence,
@@ -87,70 +87,17 @@ def _apply(book: SilenceBook, key: bytes | None, value: bytes | None) -> None:
         log.warning("skipped a bad silence record %r: %s", key, exc)
 
 
-class SilenceFollower:
-    """Reads ``gw.silences`` from the start and keeps applying it to a shared book.
-
-    Every engine of the process sees the change at its next ``advance``; an
-    update muted meanwhile is released when its silence ends (see
-    :mod:`sinks.dispatch`). ``ready`` is set once the follower caught up.
-    """
-
-    def __init__(self, settings: Settings, book: SilenceBook) -> None:
-        self.settings = settings
-        self.book = book
-        self.topic = settings.kafka.topics.silences
-        self.ready = asyncio.Event()
-
-    async def run(self) -> None:
-        """Follow until cancelled; a failure is logged and reading starts over (applying a
-        record twice is harmless: the latest version of a silence simply wins again)."""
-        while True:
-            try:
-                await self._follow()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - silences must not stop the worker
-                log.warning("reader of %s failed, restarting in 5 s: %r", self.topic, exc)
-                await asyncio.sleep(5.0)
-
-    async def _follow(self) -> None:
-        from aiokafka import AIOKafkaConsumer, TopicPartition
-
-        from gridwatch.broker import aiokafka_config
-
-        consumer = AIOKafkaConsumer(**aiokafka_config(self.settings.kafka), group_id=None,
-                                    enable_auto_commit=False, auto_offset_reset="earliest")
-        await consumer.start()
-        try:
-            parts = await self._partitions(consumer)
-            tps = [TopicPartition(self.topic, p) for p in parts]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            end = await consumer.end_offsets(tps)
-            while True:
-                batch = await consumer.getmany(timeout_ms=1000)
-                for msgs in batch.values():
-                    for m in msgs:
-                        _apply(self.book, m.key, m.value)
-                if not self.ready.is_set() and await _caught_up(consumer, tps, end):
-                    self.ready.set()
-        finally:
-            await consumer.stop()
-
-    async def _partitions(self, consumer: Any) -> list[int]:
-        while True:  # the topic may be created after the worker started
-            parts = consumer.partitions_for_topic(self.topic)
-            if parts:
-                return sorted(parts)
-            await consumer._client.force_metadata_update()  # noqa: SLF001 - no public call
-            await asyncio.sleep(1.0)
-
-
-async def _caught_up(consumer: Any, tps: list[Any], end: dict[Any, int]) -> bool:
-    for tp in tps:  # (an ``await`` inside ``all(...)`` makes an async generator: always fails)
-        if await consumer.position(tp) < end[tp]:
-            return False
-    return True
+def apply_silence_value(book: SilenceBook, key: bytes | None, value: bytes | None,
+                        received_at: datetime) -> dict[str, Any] | None:
+    """Apply one ``gw.silences`` record for a worker's follower
+    (:class:`streams.follow.TopicFollower`); a record that is not a valid silence
+    comes back as a dead letter, kept with the reason."""
+    try:
+        book.apply(key, value)
+    except (ValidationError, ValueError) as exc:
+        text = (value or b"").decode("utf-8", "replace")
+        return dead_letter("silences", text, f"silence: {exc}", received_at)
+    return None
 
 
 # ---------------------------------------------------------------- command

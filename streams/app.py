@@ -205,9 +205,10 @@ def _followers(app: faust.App, settings: Settings, registry: Registry, silences:
     live.ready = follower.ready
     app.task(follower.run)
     if silences is not None:
-        from sinks.silence_store import SilenceFollower
+        from sinks.silence_store import apply_silence_value
 
-        app.task(SilenceFollower(settings, silences).run)
+        app.task(TopicFollower(settings, settings.kafka.topics.silences,
+                               partial(apply_silence_value, silences), dead).run)
 
 
 def _hot_reload(app: faust.App, path: str, live: LiveWorker) -> None:

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,10 @@ from gridwatch.events import Iot
 from sinks.kafka import alert_record, send_records
 from sinks.notify.runner import SinkLoop
 from sinks.silence import SilenceBook
-from sinks.silence_store import SilenceFollower
+from sinks.silence_store import apply_silence_value
 from sinks.topics import ensure_alert_topics
 from streams.engine import Engine
+from streams.follow import TopicFollower
 
 pytestmark = pytest.mark.e2e
 FAST = Retry(max_attempts=100, initial_backoff_s=0.05, max_backoff_s=0.2, give_up_after_s=60)
@@ -180,11 +182,16 @@ async def test_a_silence_mutes_then_expires(bootstrap: str, monkeypatch: pytest.
     silence_id = capsys.readouterr().out.split()[1]
 
     book = SilenceBook()
-    follower = SilenceFollower(settings, book)
+    dead: list[dict[str, Any]] = []
+
+    async def keep(letter: dict[str, Any]) -> None:
+        dead.append(letter)
+    follower = TopicFollower(settings, settings.kafka.topics.silences,
+                             partial(apply_silence_value, book), keep)
     task = asyncio.create_task(follower.run())
     try:
         await asyncio.wait_for(follower.ready.wait(), 30)
-        assert book.get(silence_id) is not None
+        assert book.get(silence_id) is not None and dead == []
 
         engine = Engine(settings, city(), silences=book)
         assert engine.process([Iot("e1", now, "d-1", "smoke", 1.0)]) == []

@@ -8,9 +8,9 @@ from typing import Any
 
 import orjson
 import yaml
-from test_streams_worker import Clock, feed_messages, registry
+from test_streams_worker import feed_messages, registry, run_live
 
-from config.models import Settings, load_settings
+from config.models import load_settings
 from gridwatch.events import Iot
 from gridwatch.registry import Registry
 from gridwatch.replay import replay
@@ -88,26 +88,20 @@ def test_cold_sections_are_kept_until_a_restart_and_named(tmp_path: Path) -> Non
     assert outcome.settings.detectors.sensor_threshold.rules[1].limit == 12.0
 
 
-def run_with_reloads(s: Settings, reg: Registry, messages: list[tuple[str, int, bytes]],
-                     every: int) -> tuple[list[dict[str, Any]], int]:
-    """The live path (router → work partitions) with a reload every ``every`` messages."""
-    clock = Clock()
-    router, work = Router(s, reg), WorkProcessor(s, reg, clock)
-    router.assign({f"{st}/0" for st, _, _ in messages}, clock.t)
-    for p in range(s.kafka.partitions):
-        work.open(p, None)
-    alerts: list[dict[str, Any]] = []
-    for offset, (stream, partition, value) in enumerate(messages):
-        if offset % every == every - 1:
-            fresh = load_settings()  # equal, but a new object: everything is rebuilt
+class ReloadEvery:
+    """Reloads an equal config (a new object: everything is rebuilt) every ``n``
+    messages of the live path, and keeps the work processor to count its events."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.work: WorkProcessor | None = None
+
+    def __call__(self, offset: int, router: Router, work: WorkProcessor) -> None:
+        self.work = work
+        if offset % self.n == self.n - 1:
+            fresh = load_settings()
             router.reconfigure(fresh)
             work.reconfigure(fresh)
-        for p, v in router.route(stream, [(partition, offset, value)], clock.t).work:
-            alerts += work.handle(p, offset, v)
-    clock.t += s.pipeline.idle_advance_s + 1
-    for p, v in router.heartbeats(clock.t):
-        alerts += work.handle(p, -1, v)
-    return alerts + work.tick(), work.stats["events"]
 
 
 def test_reloads_under_load_lose_no_event_and_change_nothing_else(tmp_path: Path) -> None:
@@ -119,9 +113,11 @@ def test_reloads_under_load_lose_no_event_and_change_nothing_else(tmp_path: Path
            show_progress=False)
     expected = [orjson.loads(line) for line in (tmp_path / "replay.jsonl").open("rb")]
     lines = [orjson.loads(line) for line in (tmp_path / "city" / "feed.jsonl").open("rb")]
-    live, events = run_with_reloads(s, Registry.from_dir(tmp_path / "city" / "registry"),
-                                    feed_messages(lines, 5, seed=5), every=7)
-    assert expected
-    assert events >= len(lines)  # an event may go to two partitions (two owners)
+    reloads = ReloadEvery(7)
+    live = run_live(s, Registry.from_dir(tmp_path / "city" / "registry"),
+                    feed_messages(lines, 5, seed=5), reloads)
+    assert expected and reloads.work is not None
+    # every event reached a work partition (one may go to two: two owners)
+    assert reloads.work.stats["events"] >= len(lines)
     assert sorted((a["alert_id"], a["seq"], a["status"]) for a in live) == \
         sorted((a["alert_id"], a["seq"], a["status"]) for a in expected)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -264,8 +265,11 @@ def feed_messages(lines: list[dict[str, Any]], skew: int, seed: int
     return out
 
 
-def run_live(s: Settings, reg: Registry, messages: list[tuple[str, int, bytes]]
+def run_live(s: Settings, reg: Registry, messages: list[tuple[str, int, bytes]],
+             before: Callable[[int, Router, WorkProcessor], None] | None = None,
              ) -> list[dict[str, Any]]:
+    """The live path without a broker; ``before(offset, router, work)`` runs ahead of
+    each message (a reload, say)."""
     clock = Clock()
     router, work = Router(s, reg), WorkProcessor(s, reg, clock)
     router.assign({f"{st}/0" for st, _, _ in messages}, clock.t)
@@ -273,6 +277,8 @@ def run_live(s: Settings, reg: Registry, messages: list[tuple[str, int, bytes]]
         work.open(p, None)
     alerts: list[dict[str, Any]] = []
     for offset, (stream, partition, value) in enumerate(messages):
+        if before is not None:
+            before(offset, router, work)
         for p, v in router.route(stream, [(partition, offset, value)], clock.t).work:
             alerts += work.handle(p, offset, v)
     clock.t += s.pipeline.idle_advance_s + 1
