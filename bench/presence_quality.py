@@ -11,6 +11,7 @@ stay_in — not counted); and the presence episodes about negative controls
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -46,7 +47,11 @@ def explained(ep: dict, truth: list[dict], reg: Registry) -> bool:
 
 
 def main() -> None:
-    city, alerts_path = Path(sys.argv[1]), Path(sys.argv[2])
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("city", type=Path, help="a directory written by gridwatch simulate")
+    p.add_argument("alerts", type=Path, help="the alerts gridwatch replay wrote for it")
+    args = p.parse_args()
+    city, alerts_path = args.city, args.alerts
     reg = Registry.from_dir(city / "registry")
     truth = [i for i in load_jsonl(city / "truth.jsonl") if i["kind"] in KINDS]
     controls = load_jsonl(city / "controls.jsonl")

@@ -185,9 +185,11 @@ class AlertSettings(Section):
                     "time without an update; a severity not listed is never repeated")
     repeat_interval_by_kind: dict[str, dict[Severity, float]] = Field(
         default_factory=lambda: {"group_rental": {"orange": 24 * HOUR},
-                                 "unusual_hours": {"orange": 24 * HOUR}},
+                                 "unusual_hours": {"orange": 24 * HOUR},
+                                 "long_absent": {"orange": 24 * HOUR, "red": 4 * HOUR}},
         description="per-kind replacement of repeat_interval_s: patterns that change over "
-                    "days (群租, 昼伏夜出) are visited once a day, not every few hours")
+                    "days (群租, 昼伏夜出) are visited once a day, not every few hours; an "
+                    "absence counted in days (久未出现) is re-sent every 4 h when red")
     inhibit: tuple[InhibitRule, ...] = Field(default_factory=_default_inhibit)
     routes: tuple[Route, ...] = Field(default_factory=_default_routes)
     silences: SilenceSettings = Field(default_factory=SilenceSettings)
