@@ -103,8 +103,6 @@ class NoUsageConfig(Section):
     night_start_hour: int = Field(default=22, ge=0, le=23, description="hours from here to "
                                   "night_end_hour do not count toward the fixed window")
     night_end_hour: int = Field(default=6, ge=0, le=23)
-    meter_stale_hours: float = Field(default=3.0, gt=0, description="a meter silent this long "
-                                     "proves nothing: device_offline's business, not no_usage")
     severity: Severity = "yellow"
     orange_hours: float = Field(default=24.0, gt=0, description="no water for a day (Taicang's "
                                 "24 h rule) is orange")
@@ -158,6 +156,18 @@ class PresenceConfig(Section):
     line_fade_per_day: float = Field(default=0.98, gt=0, le=1, description="lines shrink by "
                                      "this a day (half-life ~5 weeks), so a long silence of "
                                      "last season stops masking today's")
+    liveness_metrics: tuple[str, ...] = Field(default=("heartbeat", "power"), description="home "
+                                              "messages that show only that the devices and "
+                                              "their gateway are alive, as a water reading of "
+                                              "any value does (power: not activity, see "
+                                              "power_active_kwh_per_h)")
+    blind_hours: float = Field(default=2.5, gt=0, description="a home whose devices sent no "
+                               "regular report (a water reading of any value, a heartbeat) for "
+                               "longer than this was blind: its silence is not the person's. "
+                               "A learned stay_in waits for a report at or after its deadline, "
+                               "and after a blind spell for this long of reports again (meters "
+                               "fold what they counted into their first reading back); the "
+                               "fixed hours stay the outer bound")
     same_trip_minutes: float = Field(default=30.0, ge=0, description="passes in the same "
                                      "direction within this are one trip (door, building, "
                                      "community gate)")

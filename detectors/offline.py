@@ -89,9 +89,10 @@ class _Clock:
             lost = min(lost, 4)
             rate = max(LOSS_RATE, 1.0 / (self.n + PRIOR_REPORTS))
             self.loss += rate * (lost - self.loss * (lost + 1))
-        self.ring[self.n % RING] = dt  # a judged silence too: a slower cadence is learned
-        self.n += 1
-        self.iv = _lower_third(self.ring[:min(self.n, RING)])
+        ring, n = self.ring, self.n + 1
+        ring[self.n % RING] = dt  # a judged silence too: a slower cadence is learned
+        self.n = n
+        self.iv = sorted(ring)[(RING - 1) // 3] if n >= RING else _lower_third(ring[:n])
         if self.n == 1:
             self.ref = dt
         elif not silent:  # follows the interval over days, not hours
@@ -147,13 +148,16 @@ class DeviceOffline(DetectorBase):
     name = "device_offline"
     version = "1"
     streams = frozenset({"iot"})
-    _not_state = ("config", "registry", "_events", "_safety")
+    _not_state = ("config", "registry", "_events", "_safety", "_calm_loss",
+                  "_calm_factor")
 
     def __init__(self, config: DeviceOfflineConfig, registry: Registry) -> None:
         self.config = config
         self.registry = registry
         self._events = frozenset(config.event_metrics)
         self._safety = frozenset(config.safety_metrics)
+        self._calm_loss = _calm_loss(config)
+        self._calm_factor = min(config.factor, MAX_FACTOR)
         self.devices: dict[str, _Device] = {}
         self.buildings: dict[str, _Building] = {}
         self.heap: list[tuple[float, int, str]] = []
@@ -188,8 +192,10 @@ class DeviceOffline(DetectorBase):
         saw it first (then this report resolves) or this report did: the
         outcome must not depend on how often the watermark moved.
         """
+        if d.status != OK or t <= d.last or t <= d.anchor + self.config.min_silence_s:
+            return []  # (no deadline falls sooner than min_silence_s after the anchor)
         judged = self._interval(d)
-        if d.status != OK or judged is None or t <= d.last:
+        if judged is None:
             return []
         deadline = self._deadline(d, judged[0])
         if t <= deadline:
@@ -247,25 +253,40 @@ class DeviceOffline(DetectorBase):
 
         A clock is live unless the device spoke after that clock's own deadline (a
         smoke detector whose only ``smoke`` readings were one alarm, then heartbeats).
+        Asked two or three times per reading, so the two clocks are written out.
         """
-        best: tuple[float, float, str] | None = None
-        for clock, name in ((d.data, "data"), (d.hb, "heartbeat")):
-            if clock is None or clock.n < self.config.min_reports:
-                continue
-            if clock.t - clock.first < self.config.min_history_s:
-                continue
-            if clock.dev > self.config.max_irregularity:
-                continue
-            silence = self._factor(clock) * clock.iv
-            if clock.t + silence < d.last:
-                continue  # this stream stopped while the device kept speaking: not liveness
-            if best is None or silence < best[0]:
-                best = (silence, clock.iv, name)
-        return best
+        data = self._silence(d.data, d.last)
+        hb = self._silence(d.hb, d.last)
+        if hb is None:
+            return None if data is None else (data, d.data.iv, "data")  # type: ignore[union-attr]
+        if data is None or hb < data:
+            return hb, d.hb.iv, "heartbeat"  # type: ignore[union-attr]
+        return data, d.data.iv, "data"  # type: ignore[union-attr]
+
+    def _silence(self, clock: _Clock | None, last: float) -> float | None:
+        """The silence ``clock`` allows, or ``None`` if it is not a live periodic clock."""
+        if clock is None:
+            return None
+        cfg = self.config
+        if clock.n < cfg.min_reports or clock.t - clock.first < cfg.min_history_s \
+                or clock.dev > cfg.max_irregularity:
+            return None
+        # _factor, inlined: this runs two or three times per reading
+        factor = self._calm_factor if clock.loss < self._calm_loss else self._factor(clock)
+        silence = factor * clock.iv
+        if clock.t + silence < last:
+            return None  # this stream stopped while the device kept speaking: not liveness
+        return silence
 
     def _factor(self, clock: _Clock) -> float:
         """Reports missed before a deadline: enough that lost reports alone reach it with
-        probability ``max_false_rate`` at the clock's own loss rate (3.5 for 1 % loss)."""
+        probability ``max_false_rate`` at the clock's own loss rate (3.5 for 1 % loss).
+
+        Most clocks lose fewer reports than that, and then the answer is the configured
+        ``factor`` without two logarithms (``_calm_loss`` keeps a margin, so the result
+        is the same float either way)."""
+        if clock.loss < self._calm_loss:
+            return self._calm_factor
         loss = min(max(clock.loss, 0.001), 0.5)
         needed = math.log(self.config.max_false_rate) / math.log(loss) + 0.5
         return min(max(self.config.factor, needed), MAX_FACTOR)
@@ -274,8 +295,10 @@ class DeviceOffline(DetectorBase):
         return d.anchor + max(silence, self.config.min_silence_s)
 
     def _schedule(self, key: str, d: _Device) -> None:
+        if d.status != OK:
+            return
         judged = self._interval(d)
-        if d.status != OK or judged is None:
+        if judged is None:
             return
         if not d.armed:
             self._arm(key, d)
@@ -401,6 +424,18 @@ class DeviceOffline(DetectorBase):
         return self.decision("device_offline", "building", b.building_id, status,  # type: ignore[arg-type]
                              self.config.building_severity, b.open_start, t, evidence,
                              b.grid_id)
+
+
+def _calm_loss(config: DeviceOfflineConfig) -> float:
+    """The loss rate below which ``_factor`` is the configured ``factor`` itself.
+
+    ``needed`` reaches ``factor`` at ``max_false_rate ** (1 / (factor - 0.5))``; a
+    relative margin of 1e-6, far above rounding error, keeps every loss below the
+    returned bound on the side where ``max(factor, needed)`` is ``factor``. Below
+    the 0.001 clamp the shortcut is off (``-inf``): the clamp would move the loss.
+    """
+    bound = config.max_false_rate ** (1.0 / (config.factor - 0.5)) * (1.0 - 1e-6)
+    return bound if bound > 0.001 else -math.inf
 
 
 def key_of(b: _Building) -> str:

@@ -15,8 +15,14 @@ when the silence becomes too long for this person:
 * inside — ``stay_in``: for a one-person home with sensors, when the silence
   outlasts this household's alert line for this hour of the day
   (:class:`~detectors.routine.SilenceLine`), between ``silence_min_hours`` and
-  the tag's ``stay_in_hours``; otherwise at ``stay_in_hours`` after the last
-  pass;
+  the tag's ``stay_in_hours`` (before the line is trusted, where the home's
+  water is watched: the no_usage window of 12 waking hours); otherwise at
+  ``stay_in_hours`` after the last pass. Silence of the sensors is not
+  silence of the person: in a home whose devices report steadily (zero
+  readings, heartbeats) the learned verdict waits for a report at or after
+  its deadline, and a silence that ran through a blind spell (no reports for
+  ``blind_hours``) is judged only once the home has reported again that
+  long; the fixed hours stay the outer bound;
 * outside (or nowhere known) — ``out_no_return`` at the person's outing line
   (bounded by ``out_min_hours`` and the tag's ``out_hours``), ``long_absent``
   at ``absent_hours``; the earlier one opens the episode, and the silence then
@@ -41,7 +47,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import timedelta, timezone
 from typing import Any
 
@@ -57,6 +63,22 @@ INF = math.inf
 COVERED = "covered"  # a quiet spell reported by raising the home's open no_usage
 
 
+def _restore(obj: Any, state: tuple[None, dict[str, Any]] | dict[str, Any]) -> None:
+    """Unpickle a slotted state, giving fields a checkpoint predates their defaults.
+
+    A checkpoint written before a field was added (``confirm``, ``heard``…)
+    then restores instead of leaving the slot unset.
+    """
+    slots = (state[1] if isinstance(state, tuple) else state) or {}
+    for f in fields(obj):
+        if f.name in slots:
+            setattr(obj, f.name, slots[f.name])
+        elif f.default is not MISSING:
+            setattr(obj, f.name, f.default)
+        elif f.default_factory is not MISSING:
+            setattr(obj, f.name, f.default_factory())
+
+
 @dataclass(slots=True)
 class _Person:
     house: str | None
@@ -68,12 +90,15 @@ class _Person:
     out_since: float = -INF  # the current (or last) outing: [out_since, back_t)
     back_t: float = -INF
     line: SilenceLine | None = None  # outings, for a tag with out_hours
+    confirm: bool = False  # a learned stay_in is due: waiting for a report proving the home seen
     ep_kind: str = ""
     ep_start: float = 0.0
     ep_t: float = 0.0
     ep_sev: str = ""
     ep_evidence: dict[str, Any] = field(default_factory=dict)
     queued: float = 0.0
+
+    __setstate__ = _restore
 
 
 @dataclass(slots=True)
@@ -84,6 +109,10 @@ class _Home:
     water: SilenceLine = field(default_factory=SilenceLine)  # gaps between water uses
     last_read: float = -INF  # newest water reading, any value
     last_power: float = -INF
+    heard: float = -INF  # newest report of the home's devices (meter, heartbeat)
+    steady: bool = False  # they report without activity too (zero readings, heartbeats)
+    zeros: bool = False  # the water meter sends zero readings: each covers since the last
+    back: float = -INF  # the first report after the latest blind spell (no reports)
     use_last: float = -INF  # newest water use (time of its reading)
     vols: list[tuple[float, float]] = field(default_factory=list)  # recent uses ≥ volume
     reset: float = -INF  # the water silence counts from here at the earliest
@@ -94,6 +123,8 @@ class _Home:
     waiting_meter: bool = False  # the meter went silent: judge at its next reading
     held: bool = False  # the resident is out or in another episode: judge when that ends
     queued: float = 0.0
+
+    __setstate__ = _restore
 
     def vol_anchor(self, volume: float) -> float:
         """Time after which less than the window's volume was used."""
@@ -148,7 +179,7 @@ class Presence(DetectorBase):
     version = "1"
     streams = frozenset({"access", "iot"})
     _not_state = ("config", "registry", "_rules", "_off", "_tz", "_night", "_water_tags",
-                  "_metrics")
+                  "_metrics", "_live", "_blind")
 
     def __init__(self, config: PresenceConfig, registry: Registry) -> None:
         self.config = config
@@ -159,7 +190,9 @@ class Presence(DetectorBase):
         nu = config.no_usage
         self._night = (nu.night_start_hour, nu.night_end_hour)
         self._water_tags = frozenset(nu.tags) if nu.enabled else frozenset()
-        self._metrics = frozenset(config.activity_metrics) | {"water"} | (
+        self._live = frozenset(config.liveness_metrics)
+        self._blind = config.blind_hours * HOUR
+        self._metrics = frozenset(config.activity_metrics) | {"water"} | self._live | (
             {"power"} if config.power_active_kwh_per_h else set())
         self.persons: dict[str, _Person] = {}
         self.homes: dict[str, _Home] = {}
@@ -278,8 +311,14 @@ class Presence(DetectorBase):
             span = min(max(t - h.last_power, 0.0), HOUR) if h.last_power > -INF else HOUR
             h.last_power = max(h.last_power, t)
             limit = cfg.power_active_kwh_per_h or INF
-            if span > 0 and ev.value / (span / HOUR) >= limit:
+            active = span > 0 and ev.value / (span / HOUR) >= limit
+            if "power" in self._live:
+                self._report(house, h, t, out, quiet=not active)
+            if active:
                 self._home_sign(house, t, t - span, out)
+            return
+        if ev.metric in self._live:
+            self._report(house, h, t, out)
             return
         if ev.value >= 0.5:  # door opened, motion seen (and other configured metrics)
             self._home_sign(house, t, t, out)
@@ -287,8 +326,14 @@ class Presence(DetectorBase):
     def _water(self, house: str, h: _Home, ev: Iot, out: list[Decision]) -> None:
         nu, t = self.config.no_usage, ev.t
         self._home_overdue(house, h, t, out)
-        span = min(t - h.last_read, HOUR) if h.last_read > -INF else 0.0
+        # a steady meter's reading covers everything since its previous one (two hours for
+        # a two-hourly meter, an outage's worth after one): use in it may predate an `out`
+        # pass. A meter that reports only use reads about when it was used.
+        gap = max(t - h.last_read, 0.0) if h.last_read > -INF else 0.0
+        span = gap if h.zeros else min(gap, HOUR)
+        h.zeros = h.zeros or ev.value < nu.use_min_m3
         h.last_read = max(h.last_read, t)
+        self._report(house, h, t, out, quiet=ev.value < nu.use_min_m3)
         if ev.value < nu.use_min_m3:
             if h.waiting_meter:
                 self._home_wake(house, h, t, out)
@@ -325,6 +370,29 @@ class Presence(DetectorBase):
             moves = False
         self._sign(h.pid, p, t, None, out, moves)
 
+    def _report(self, house: str, h: _Home, t: float, out: list[Decision],
+                quiet: bool = True) -> None:
+        """A regular report of the home's devices at ``t``: they are alive, the home is seen.
+
+        A home whose devices send ``quiet`` reports (no activity in them: a
+        zero reading, a heartbeat) reports steadily, so a gap of more than
+        ``blind_hours`` since its last report was a blind spell. A quiet report
+        at or after a waiting learned deadline proves the silence: the stay_in
+        opens now. (A meter that reports only use is the person's own signal.)
+        """
+        if h.steady and t - h.heard > self._blind:
+            h.back = t
+        h.heard = max(h.heard, t)
+        h.steady = h.steady or quiet
+        p = self.persons.get(h.pid)
+        if not quiet or p is None or not p.confirm or p.ep_kind:
+            return
+        plans = [x for x in (self._learned_stay(p), self._waking_stay(p)) if x and x.due <= t]
+        if plans:
+            plan, p.confirm = plans[0], False
+            self._open(h.pid, p, _Plan(t, "stay_in", plan.start, plan.how, plan.limit_h), out)
+            self._schedule(PERSON, h.pid, p.queued, self._person_next(h.pid, p))
+
     # ------------------------------------------------------------ persons
     def _person(self, pid: str) -> _Person:
         p = self.persons.get(pid)
@@ -342,7 +410,7 @@ class Presence(DetectorBase):
         if not p.ep_kind and p.queued and t > p.queued:
             plan = self._plan(pid, p)
             if plan is not None and plan.due < t:
-                self._open(pid, p, plan, out)  # the silence was real: open, then close
+                self._open_or_wait(pid, p, plan, out)  # the silence was real: open, then close
         if t > p.last_seen:
             h = self.homes.get(p.house or "")
             if h is not None and h.pid == pid:
@@ -350,7 +418,7 @@ class Presence(DetectorBase):
             if p.ep_kind and t > p.ep_t:
                 self._catch_up(pid, p, t, out)
                 self._close(pid, p, t, out)
-            p.last_seen = t
+            p.last_seen, p.confirm = t, False
         if direction is not None and t > p.last_pass:
             p.last_pass, p.last_dir = t, direction
         was = p.where
@@ -392,13 +460,79 @@ class Presence(DetectorBase):
         return min(plans, key=lambda x: x.due) if plans else None
 
     def _stay_plan(self, p: _Person, hours: float) -> _Plan:
-        seen = p.last_seen
-        fixed = seen + hours * HOUR
+        fixed = _Plan(p.last_seen + hours * HOUR, "stay_in", p.last_seen, "fixed", hours)
+        plans = [fixed] if p.confirm else [fixed, *filter(None, (
+            self._learned_stay(p), self._waking_stay(p)))]
+        return min(plans, key=lambda x: x.due)
+
+    def _waking_stay(self, p: _Person) -> _Plan | None:
+        """No sign of life at all for the water rule's waking window: a stay_in.
+
+        Where the home's water is watched (``no_usage``), its fixed window
+        (12 waking hours) is an alert for water alone; a silence of water,
+        doors, motion and passes for that long is a stronger sign, and says
+        more as a stay_in. This is what finds a fall in a household's first
+        week, before its own lines are trusted. Like a learned line, it needs
+        the home's devices to have been seen (:meth:`_unproved`).
+        """
         h = self.homes.get(p.house or "")
+        if h is None or h.last_read == -INF or not self._water_watched(h.pid):
+            return None
+        seen, nu = p.last_seen, self.config.no_usage
+        due = waking_deadline(seen, nu.window_hours, self._night, self._off)
+        if h.back > seen:
+            due = max(due, h.back + self._blind)
+        return _Plan(due, "stay_in", seen, "waking", nu.window_hours)
+
+    def _learned_stay(self, p: _Person) -> _Plan | None:
+        """The household's own line for this silence, pushed past a blind spell within it.
+
+        A home whose devices stopped reporting (a gateway's power, a network)
+        showed nothing of the person: that part of the silence is unknown, so
+        the line is judged only once the devices have reported again for
+        ``blind_hours`` (meters fold what they counted into their first
+        reading back, and devices return in any order).
+
+        A silence begun in the night window (no_usage's 22–06) whose line ends
+        before the night does is sleep, as it is for water: it is judged again
+        from the end of the night by the morning's line. A few nights with a
+        toilet visit say little about a night without one, and an alerted
+        silence teaches nothing, so without this one short night line would
+        alert every night it is slept through.
+        """
+        h = self.homes.get(p.house or "")
+        seen = p.last_seen
         line = self._line(h.act, seen, h.born) if h is not None else None
-        if line is None or line >= hours:
-            return _Plan(fixed, "stay_in", seen, "fixed", hours)
-        return _Plan(seen + line * HOUR, "stay_in", seen, "learned", line)
+        if h is None or line is None:
+            return None
+        due = seen + line * HOUR
+        wake = waking_deadline(seen, 0.0, self._night, self._off)
+        if wake > seen and waking_deadline(due, 0.0, self._night, self._off) > due:
+            # begun at night and due before it ends: sleep, judged by the morning's line
+            morning = self._line(h.act, wake, h.born)
+            due = wake + (morning if morning is not None else self.config.silence_min_hours) \
+                * HOUR
+        if h.back > seen:
+            due = max(due, h.back + self._blind)
+        return _Plan(due, "stay_in", seen, "learned", (due - seen) / HOUR)
+
+    def _unproved(self, p: _Person, plan: _Plan) -> bool:
+        """A learned stay_in whose home has not reported since its deadline: not yet seen.
+
+        Silence of the sensors is not silence of the person. Where the home has
+        regular reporters (a meter sending zero readings, heartbeats), the
+        learned verdict waits for one of them at or after the deadline; a home
+        without any is judged at the deadline as before.
+        """
+        h = self.homes.get(p.house or "")
+        return plan.kind == "stay_in" and plan.how != "fixed" and h is not None \
+            and h.steady and h.heard < plan.due
+
+    def _open_or_wait(self, pid: str, p: _Person, plan: _Plan, out: list[Decision]) -> None:
+        if self._unproved(p, plan):
+            p.confirm = True  # the fixed hours stay scheduled as the outer bound
+        else:
+            self._open(pid, p, plan, out)
 
     def _line(self, line: SilenceLine, since: float, born: float) -> float | None:
         """Hours of silence from ``since`` that this household's routine makes improbable."""
@@ -474,7 +608,7 @@ class Presence(DetectorBase):
         if not p.ep_kind:
             plan = self._plan(pid, p)
             if plan is not None and plan.due <= due:
-                self._open(pid, p, plan, out)
+                self._open_or_wait(pid, p, plan, out)
         else:
             step = self._escalation(pid, p)
             if step is not None and step[0] <= due:
@@ -503,13 +637,13 @@ class Presence(DetectorBase):
         """A sign at ``t`` ends the home silence since the last one: learn its length.
 
         Only silences at home are the routine's (an outing has its own line),
-        and an alerted silence teaches nothing: learning a fall would make the
-        next fall normal.
+        an alerted silence teaches nothing (learning a fall would make the
+        next fall normal), nor does one the devices could not see (a blind spell).
         """
         if h.born == INF:
             h.born = h.reset = t
             return
-        if p.where == IN and not p.ep_kind and p.last_seen > -INF:
+        if p.where == IN and not p.ep_kind and p.last_seen > -INF and h.back <= p.last_seen:
             h.act.learn(hour_index(p.last_seen, self._off), (t - p.last_seen) / HOUR,
                         self.config.line_fade_per_day)
 
@@ -592,11 +726,11 @@ class Presence(DetectorBase):
                    out: list[Decision]) -> None:
         """No water since ``plan.start``: alert unless the resident's situation explains it."""
         p = self.persons[h.pid]
-        if p.ep_kind or p.where == OUT:
+        if p.ep_kind or p.confirm or p.where == OUT:
             h.held = True  # a stay_in/absence covers this, or they are out: judged on return
             return
-        if h.last_read < plan.due - self.config.no_usage.meter_stale_hours * HOUR:
-            h.waiting_meter = True  # a silent meter proves nothing: wait for its next reading
+        if h.last_read < plan.due:
+            h.waiting_meter = True  # the meter proves no use only up to its last reading
             return
         nu = self.config.no_usage
         h.nu_start, h.nu_t = plan.start, t
@@ -659,6 +793,7 @@ class Presence(DetectorBase):
         h = self.homes.get(p.house or "")
         if h is not None:
             ev["home_activity_attributable"] = True
+            ev["devices_heard"] = self._iso(h.heard) if h.heard > -INF else None
             ev["last_water_use"] = self._iso(h.use_last) if h.use_last > -INF else None
         return ev
 

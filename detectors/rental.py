@@ -130,16 +130,19 @@ class GroupRental(DetectorBase):
     def shard_key(self, event: Event) -> str | None:
         if not self.config.enabled:
             return None
-        kind = type(event)
-        if kind is Access:
-            house = self.registry.gate_house(event.gate_id)  # type: ignore[union-attr]
-        elif kind is Iot and event.metric in METERS:  # type: ignore[union-attr]
-            house = self.registry.device_house(event.device_id)  # type: ignore[union-attr]
-        else:
-            return None
+        house = self._house_of(event)
         if house is None:
             return None
         return self.registry.house_grid(house) or house
+
+    def _house_of(self, event: Event) -> str | None:
+        """The house whose own door or meter this is (``None``: not ours to count)."""
+        kind = type(event)
+        if kind is Access:
+            return self.registry.gate_house(event.gate_id)  # type: ignore[union-attr]
+        if kind is Iot and event.metric in METERS:  # type: ignore[union-attr]
+            return self.registry.device_house(event.device_id)  # type: ignore[union-attr]
+        return None
 
     # ------------------------------------------------------------ time
     def _day(self, t: float) -> int:
@@ -150,8 +153,10 @@ class GroupRental(DetectorBase):
 
     # ------------------------------------------------------------ events
     def observe(self, event: Event) -> list[Decision]:
-        grid = self.shard_key(event)
-        if grid is None:
+        if not self.config.enabled:
+            return []
+        house_id = self._house_of(event)  # looked up once: this is per meter reading
+        if house_id is None:
             return []
         day = self._day(event.t)
         out: list[Decision] = []
@@ -164,22 +169,19 @@ class GroupRental(DetectorBase):
         if day < self.next_close:
             self.late += 1  # its day was judged already
             return out
-        if isinstance(event, Access):
-            house_id = self.registry.gate_house(event.gate_id)
-        else:
-            assert isinstance(event, Iot)
-            house_id = self.registry.device_house(event.device_id)
-        assert house_id is not None
         h = self.houses.get(house_id)
         if h is None:
-            h = self.houses[house_id] = _House(grid)
+            h = self.houses[house_id] = _House(self.registry.house_grid(house_id) or house_id)
         if isinstance(event, Access):
             self._door(h, day, event.person_id)
         else:
             assert isinstance(event, Iot)
             key = (event.metric, day)
             h.usage[key] = h.usage.get(key, 0.0) + max(event.value, 0.0)
-        self.pending.setdefault(day, {})[house_id] = None
+        pending = self.pending.get(day)
+        if pending is None:
+            pending = self.pending[day] = {}
+        pending[house_id] = None
         return out
 
     def _door(self, h: _House, day: int, who: str | None) -> None:

@@ -20,7 +20,7 @@ dropped, and it cannot undo a verdict already given.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Generic, TypeVar
 
 E = TypeVar("E")
@@ -54,8 +54,20 @@ class EventTimeBuffer(Generic[E]):
         heapq.heappush(self.heap, (t, self.seq, item))
         return True
 
-    def release(self, watermark: float) -> Iterator[tuple[float, E]]:
-        """Pending items with ``t <= watermark``, oldest first (arrival order breaks ties)."""
+    def release(self, watermark: float) -> Iterable[tuple[float, E]]:
+        """Pending items with ``t <= watermark``, oldest first (arrival order breaks ties).
+
+        Asked on every watermark step (about once per event) and usually with
+        nothing due, so that case returns at once instead of making a generator.
+        """
+        heap = self.heap
+        if not heap or heap[0][0] > watermark:
+            if watermark > self.released:
+                self.released = watermark
+            return ()
+        return self._release(watermark)
+
+    def _release(self, watermark: float) -> Iterator[tuple[float, E]]:
         heap = self.heap
         while heap and heap[0][0] <= watermark:
             t, _, item = heapq.heappop(heap)
@@ -102,12 +114,19 @@ class Deadlines:
             heapq.heappop(heap)
         return heap[0][0] if heap else float("inf")
 
-    def pop_due(self, t: float, strict: bool = False) -> Iterator[tuple[str, float]]:
+    def pop_due(self, t: float, strict: bool = False) -> Iterable[tuple[str, float]]:
         """Live entries with deadline ``<= t`` (``< t`` if strict), earliest first.
 
         Each entry is removed as it is given; the caller may set new deadlines
-        meanwhile, and those falling due are given too.
+        meanwhile, and those falling due are given too. Nothing due (the usual
+        answer) returns at once, without making a generator.
         """
+        heap = self.heap
+        if not heap or (heap[0][0] >= t if strict else heap[0][0] > t):
+            return ()
+        return self._pop_due(t, strict)
+
+    def _pop_due(self, t: float, strict: bool) -> Iterator[tuple[str, float]]:
         heap, due = self.heap, self.due
         while heap and (heap[0][0] < t if strict else heap[0][0] <= t):
             when, key = heapq.heappop(heap)

@@ -22,12 +22,22 @@ SOURCES = frozenset(("grid_worker", "citizen", "police", "system"))
 _INF = float("inf")
 
 
+def _plain(v: Any) -> bool:
+    """A non-empty string with no surrounding space (``strip`` and ``isspace`` agree on
+    what space is); anything else is for pydantic."""
+    return type(v) is str and v != "" and v.strip() == v
+
+
+def _one_of(v: Any, allowed: frozenset[str]) -> bool:
+    """``v in allowed`` for a string; a JSON array or object (unhashable) is for pydantic,
+    which rejects it with a reason, instead of a ``TypeError`` that stopped the reader."""
+    return type(v) is str and v in allowed
+
+
 def _text(obj: dict[str, Any], key: str) -> str | None:
     """A required, non-empty string with no surrounding space (else: ask pydantic)."""
     v = obj.get(key)
-    if type(v) is str and v and not v[0].isspace() and not v[-1].isspace():
-        return v
-    return None
+    return v if _plain(v) else None
 
 
 def _opt_text(obj: dict[str, Any], key: str) -> str | None | bool:
@@ -35,7 +45,7 @@ def _opt_text(obj: dict[str, Any], key: str) -> str | None | bool:
     v = obj.get(key)
     if v is None:
         return None
-    if type(v) is str and (not v or (not v[0].isspace() and not v[-1].isspace())):
+    if type(v) is str and v.strip() == v:
         return v
     return False
 
@@ -59,11 +69,32 @@ def _ts(obj: dict[str, Any]) -> float | None:
     """RFC 3339 with an offset, in its plain form only.
 
     Meters report on the hour, so many events share one ``ts`` string: a small
-    cache of parsed stamps saves most of the parsing.
+    cache of parsed stamps saves most of the parsing. Passes and alarms come at
+    any second, so a whole-second stamp missing from the cache is its minute's
+    stamp (``…:00``, parsed once) plus its seconds: two ASCII digits 00–59 are a
+    valid seconds field whenever the minute's stamp is valid, and the sum of
+    whole seconds is exact, so the float is the one ``timestamp()`` gives.
     """
     v = obj.get("ts")
     if type(v) is not str:
         return None
+    t = _TS_CACHE.get(v)
+    if t is not None:
+        return t
+    if v[19:20] in _ZONE_START:
+        seconds = _SECONDS.get(v[17:19])
+        if seconds is not None:
+            minute = _stamp(v[:17] + "00" + v[19:])
+            return None if minute is None else minute + seconds
+    return _stamp(v)
+
+
+_ZONE_START = frozenset(("+", "-", "Z"))  # no fraction: whole seconds
+_SECONDS = {f"{s:02d}": s for s in range(60)}
+
+
+def _stamp(v: str) -> float | None:
+    """Parse and remember one stamp (``None`` if it is not the plain form)."""
     t = _TS_CACHE.get(v)
     if t is not None:
         return t
@@ -82,16 +113,19 @@ def _ts(obj: dict[str, Any]) -> float | None:
 
 
 def access(obj: dict[str, Any]) -> Access | None:
-    eid, gate, t = _text(obj, "event_id"), _text(obj, "gate_id"), _ts(obj)
-    direction, method = obj.get("direction"), obj.get("method")
-    if eid is None or gate is None or t is None:
+    get = obj.get
+    eid, gate, direction, method = get("event_id"), get("gate_id"), get("direction"), \
+        get("method")
+    if not (_plain(eid) and _plain(gate) and _one_of(direction, DIRECTIONS)
+            and _one_of(method, METHODS)):
         return None
-    if direction not in DIRECTIONS or method not in METHODS:
+    t = _ts(obj)
+    if t is None:
         return None
     person, plate = _opt_text(obj, "person_id"), _opt_text(obj, "plate")
     if person is False or plate is False:
         return None
-    conf = obj.get("confidence")
+    conf = get("confidence")
     if conf is not None:
         conf = _number(conf)
         if conf is None or not 0 <= conf <= 1:
@@ -100,27 +134,36 @@ def access(obj: dict[str, Any]) -> Access | None:
 
 
 def iot(obj: dict[str, Any]) -> Iot | None:
-    eid, dev, metric, t = _text(obj, "event_id"), _text(obj, "device_id"), \
-        _text(obj, "metric"), _ts(obj)
-    value = _number(obj.get("value"))
-    if eid is None or dev is None or metric is None or t is None or value is None:
+    get = obj.get
+    eid, dev, metric, value = get("event_id"), get("device_id"), get("metric"), get("value")
+    if type(value) is float:
+        if not -_INF < value < _INF:
+            return None
+    elif type(value) is int:
+        value = float(value)
+    else:
         return None
-    unit = _opt_text(obj, "unit")
-    battery = obj.get("battery")
-    if unit is False:
+    if not (_plain(eid) and _plain(dev) and _plain(metric)):
+        return None
+    t = _ts(obj)
+    if t is None:
+        return None
+    unit, battery = get("unit"), get("battery")
+    if unit is not None and (type(unit) is not str or unit.strip() != unit):
         return None
     if battery is not None:
         battery = _number(battery)
         if battery is None or not 0 <= battery <= 1:
             return None
-    return Iot(eid, t, dev, metric, value, unit, battery)  # type: ignore[arg-type]
+    return Iot(eid, t, dev, metric, value, unit, battery)
 
 
 def report(obj: dict[str, Any]) -> Report | None:
     eid, grid, cat, t = _text(obj, "event_id"), _text(obj, "grid_id"), \
         _text(obj, "category"), _ts(obj)
     source = obj.get("source")
-    if eid is None or grid is None or cat is None or t is None or source not in SOURCES:
+    if eid is None or grid is None or cat is None or t is None \
+            or not _one_of(source, SOURCES):
         return None
     text, reporter = _opt_text(obj, "text"), _opt_text(obj, "reporter_id")
     if text is False or reporter is False:

@@ -10,7 +10,11 @@ counted and written to ``ALERTS.deadletter.jsonl``; replay never aborts on data.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,15 +23,20 @@ from typing import IO, Any
 import orjson
 
 from config.models import Settings
-from gridwatch.contract import dead_letter, parse_item
 from gridwatch.events import Event
+from gridwatch.feedlines import STREAM_ALIASES, event_of, parse_line, parse_raw
 from gridwatch.progress import Progress
 from gridwatch.registry import Registry
 from sinks.silence import SilenceBook
 from streams.engine import Engine
 
 BATCH = 2048
-STREAM_ALIASES = {"access": "access", "iot": "iot", "report": "report", "reports": "report"}
+PROGRESS_BYTES = 1 << 20  # the progress line is told every MB, not every line
+# Below this much feed a child process's start (~0.3 s) costs more than it saves.
+CHILD_MIN_BYTES = 16 << 20
+# parse_line and STREAM_ALIASES live in gridwatch.feedlines; named here as before
+__all__ = ["STREAM_ALIASES", "ReplayResult", "deadletter_path", "muted_path", "parse_line",
+           "read_feed", "read_feed_in_child", "replay"]
 
 
 @dataclass
@@ -46,6 +55,9 @@ class ReplayResult:
         return max(self.last_t - self.first_t, 0.0) / 86400 if self.events else 0.0
 
 
+ReadFeed = Callable[[Path, IO[bytes], ReplayResult, Progress | None], Iterator[Event]]
+
+
 def deadletter_path(out: Path) -> Path:
     """``ALERTS.jsonl`` → ``ALERTS.deadletter.jsonl`` beside it, as the contract says."""
     return out.with_name(out.name.removesuffix(".jsonl") + ".deadletter.jsonl")
@@ -56,56 +68,108 @@ def muted_path(out: Path) -> Path:
     return out.with_name(out.name.removesuffix(".jsonl") + ".muted.jsonl")
 
 
-def parse_line(line: bytes) -> Event:
-    """One feed line: an input object plus ``"stream"``; ``ValueError`` says what is wrong."""
-    try:
-        obj = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
-        raise ValueError(f"line: invalid JSON ({exc})") from None
-    if not isinstance(obj, dict):
-        raise ValueError("line: expected a JSON object")
-    stream = STREAM_ALIASES.get(str(obj.pop("stream", "")))
-    if stream is None:
-        raise ValueError("stream: must be 'access', 'iot' or 'report'")
-    return parse_item(stream, obj)
-
-
 def read_feed(path: Path, dead: IO[bytes], result: ReplayResult,
               progress: Progress | None = None) -> Iterator[Event]:
     """Yield the good events of one file; bad lines go to the dead-letter file."""
     received = datetime.now(UTC)
+    done = 0
     with path.open("rb") as fh:
         for raw in fh:
-            if progress is not None:
-                progress.update(len(raw))
-            line = raw.strip()
-            if not line:
-                continue
-            try:
-                yield parse_line(line)
-            except ValueError as exc:
+            done += len(raw)
+            if done >= PROGRESS_BYTES and progress is not None:
+                progress.update(done)
+                done = 0
+            item = parse_raw(raw, received)
+            if type(item) is bytes:
                 result.bad_lines += 1
-                stream = _stream_of(line)
-                text = line.decode("utf-8", "replace")
-                dead.write(orjson.dumps(dead_letter(stream, text, str(exc), received)) + b"\n")
+                dead.write(item)
+            elif item is not None:
+                yield item  # type: ignore[misc]
+    if progress is not None:
+        progress.update(done)
 
 
-def _stream_of(line: bytes) -> str:
+def read_feed_in_child(path: Path, dead: IO[bytes], result: ReplayResult,
+                       progress: Progress | None = None) -> Iterator[Event]:
+    """:func:`read_feed`, the parsing done by a second process (:mod:`gridwatch.feedlines`).
+
+    The same lines give the same events and dead letters in the same order; this
+    process only rebuilds the events from rows, a fraction of the parsing. The
+    child is a plain ``python -m`` of this very source tree: no fork of a process
+    that may hold threads, and no re-import of the caller's main module.
+    """
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "gridwatch.feedlines", str(path),
+         datetime.now(UTC).isoformat()], stdout=subprocess.PIPE, env=env)
+    assert child.stdout is not None
     try:
-        obj: Any = orjson.loads(line)
-        return str(obj.get("stream", "unknown")) if isinstance(obj, dict) else "unknown"
-    except orjson.JSONDecodeError:
-        return "unknown"
+        yield from _rows_from(child.stdout, path, dead, result, progress)
+    finally:
+        child.stdout.close()
+        if child.poll() is None:
+            child.terminate()  # the replay stopped early (an error, or a consumer's break)
+        child.wait()
+
+
+def _rows_from(pipe: IO[bytes], path: Path, dead: IO[bytes], result: ReplayResult,
+               progress: Progress | None) -> Iterator[Event]:
+    while True:
+        try:
+            record = pickle.load(pipe)
+        except EOFError:
+            raise RuntimeError(f"{path}: the parsing process stopped unexpectedly") from None
+        if record[0] == "end":
+            return
+        if record[0] == "error":
+            raise OSError(record[1])
+        _, rows, size = record
+        for row in rows:
+            item = event_of(row)
+            if type(item) is bytes:
+                result.bad_lines += 1
+                dead.write(item)
+            else:
+                yield item  # type: ignore[misc]
+        if progress is not None:
+            progress.update(size)
+
+
+def _reader(feeds: list[Path], in_child: bool | None) -> ReadFeed:
+    """Parse beside the detectors when it pays: a big feed and a core to spare.
+
+    The child only helps on a core of its own (on a busy machine it slows the
+    replay it feeds), so by default it runs when the load leaves a core idle.
+    Either way the output is the same.
+    """
+    if in_child is None:
+        in_child = sum(p.stat().st_size for p in feeds) >= CHILD_MIN_BYTES and \
+            _idle_cores() >= 1.0
+    return read_feed_in_child if in_child else read_feed
+
+
+def _idle_cores() -> float:
+    """Cores not taken by runnable processes, this one included (1-minute load)."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available here: assume the machine is busy
+        return 0.0
+    return (os.cpu_count() or 1) - max(load, 1.0)
 
 
 def replay(feeds: list[Path], registry: Registry, settings: Settings, out: Path,
            show_progress: bool | None = None,
-           silences: SilenceBook | None = None) -> ReplayResult:
+           silences: SilenceBook | None = None,
+           parallel_parse: bool | None = None) -> ReplayResult:
     """Run the detectors over ``feeds`` and write every alert update to ``out``.
 
     ``show_progress`` draws a progress line on stderr (default: when it is a terminal).
     ``silences`` (a ``--silences`` file) mute as the live ``gw.silences`` topic does;
-    muted updates go to ``ALERTS.muted.jsonl`` with the reason.
+    muted updates go to ``ALERTS.muted.jsonl`` with the reason. ``parallel_parse``
+    parses each feed in a second process (default: for big feeds on a multi-core
+    machine); the output is the same either way.
     """
     result = ReplayResult()
     engine = Engine(settings, registry, silences=silences)
@@ -114,7 +178,8 @@ def replay(feeds: list[Path], registry: Registry, settings: Settings, out: Path,
                         enabled=show_progress)
     with out.open("wb") as sink, deadletter_path(out).open("wb") as dead, \
             muted_path(out).open("wb") as muted:
-        streams = [read_feed(p, dead, result, progress) for p in feeds]
+        read = _reader(feeds, parallel_parse)
+        streams = [read(p, dead, result, progress) for p in feeds]
         events = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_event_time)
         batch: list[Event] = []
         for event in events:

@@ -62,7 +62,14 @@ class Timers:
             heapq.heappush(self.heap, (due, kind, alert_id))
 
     def due(self, until: float) -> Any:
-        """Yield entries with ``due <= until``; entries pushed meanwhile are seen too."""
+        """Entries with ``due <= until``; entries pushed meanwhile are seen too.
+
+        Asked on every watermark step, mostly with nothing due: then no generator."""
+        if not self.heap or self.heap[0][0] > until:
+            return ()
+        return self._due(until)
+
+    def _due(self, until: float) -> Any:
         while self.heap and self.heap[0][0] <= until:
             yield heapq.heappop(self.heap)
 

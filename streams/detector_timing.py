@@ -72,7 +72,7 @@ class DetectorSampler:
         self.last, self.active = now, True
         engines = [s.engine for s in states]
         for engine in engines:
-            engine.detectors = [TimedDetector(d) for d in engine.detectors]
+            engine.use_detectors([TimedDetector(d) for d in engine.detectors])
         self._events_before = sum(e.stats.get("events", 0) for e in engines)
 
     def end(self, states: Iterable[Any]) -> None:
@@ -88,7 +88,7 @@ class DetectorSampler:
             if engine.detectors and isinstance(engine.detectors[0], TimedDetector):
                 for proxy in engine.detectors:
                     spent[proxy.name] = spent.get(proxy.name, 0.0) + proxy.spent
-                engine.detectors = [p.inner for p in engine.detectors]
+                engine.use_detectors([p.inner for p in engine.detectors])
         events -= self._events_before
         self._publish(spent, events)
 

@@ -50,12 +50,13 @@ def split_by_partition(events: Iterable[Event], detectors: list[Detector],
                        partitions: int) -> dict[int, list[Event]]:
     """Group events by destination partition, each event once per partition."""
     out: dict[int, list[Event]] = {}
-    per_stream = by_stream(detectors)
+    per_stream = {stream: [d.shard_key for d in dets]  # bound once, asked per event
+                  for stream, dets in by_stream(detectors).items()}
     known: dict[str, int] = {}
     for event in events:
         targets = set()
-        for d in per_stream[event.stream]:
-            key = d.shard_key(event)
+        for shard_key in per_stream[event.stream]:
+            key = shard_key(event)
             if key is not None:
                 p = known.get(key)
                 if p is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -84,3 +85,15 @@ def test_one_or_two_odd_fields_never_slip_through(stream: str, change: dict[str,
     fast = fast_item(stream, obj)
     if fast is not None:
         assert fast == INPUT_MODELS[stream].model_validate(obj).to_event()
+
+
+def test_an_array_or_object_where_a_word_belongs_is_a_rejection_not_a_crash() -> None:
+    """``direction``, ``method`` and ``source`` are looked up in sets: an unhashable
+    JSON value must reach pydantic (a dead letter), not raise ``TypeError``."""
+    from gridwatch.contract import parse_item
+
+    for stream, field in (("access", "direction"), ("access", "method"),
+                          ("report", "source")):
+        for odd in ([VALID[stream][field]], {"x": 1}):
+            with pytest.raises(ValueError, match=field):
+                parse_item(stream, {**VALID[stream], field: odd})

@@ -58,3 +58,25 @@ def test_schema_command_writes_every_schema(tmp_path: Path,
     assert "alert.schema.json" in names and "registry.persons.schema.json" in names
     schema = orjson.loads((tmp_path / "access.schema.json").read_bytes())
     assert set(schema["required"]) == {"event_id", "ts", "gate_id", "direction", "method"}
+
+
+def test_parsing_in_a_child_process_gives_the_same_output(tmp_path: Path) -> None:
+    """Big feeds are parsed in a second process: same alerts, dead letters and order."""
+    from config.models import load_settings
+    from gridwatch.registry import Registry
+    from gridwatch.replay import deadletter_path, replay
+
+    lines = (DATA / "feed.jsonl").read_bytes().splitlines()
+    feed = tmp_path / "feed.jsonl"  # bad lines first, between and last: where they fall
+    feed.write_bytes(b"\n".join([b"{", *lines[:5], b"", b'{"stream": ["iot"]}', *lines[5:],
+                                 b"null"]) + b"\n")
+    registry, settings = Registry.from_dir(DATA / "registry"), load_settings(None)
+    out: dict[bool, tuple[bytes, list[dict[str, object]]]] = {}
+    for in_child in (False, True):
+        path = tmp_path / f"alerts-{in_child}.jsonl"
+        result = replay([feed, DATA / "feed.jsonl"], registry, settings, path,
+                        show_progress=False, parallel_parse=in_child)
+        assert result.bad_lines == 2 * 2 + 3
+        dead = [orjson.loads(x) for x in deadletter_path(path).read_bytes().splitlines()]
+        out[in_child] = path.read_bytes(), [{**d, "received_at": ""} for d in dead]
+    assert out[True] == out[False] and out[True][0]
