@@ -92,7 +92,7 @@ class _Clock:
         ring, n = self.ring, self.n + 1
         ring[self.n % RING] = dt  # a judged silence too: a slower cadence is learned
         self.n = n
-        self.iv = sorted(ring)[(RING - 1) // 3] if n >= RING else _lower_third(ring[:n])
+        self.iv = _lower_third(ring if n >= RING else ring[:n])
         if self.n == 1:
             self.ref = dt
         elif not silent:  # follows the interval over days, not hours
@@ -271,9 +271,7 @@ class DeviceOffline(DetectorBase):
         if clock.n < cfg.min_reports or clock.t - clock.first < cfg.min_history_s \
                 or clock.dev > cfg.max_irregularity:
             return None
-        # _factor, inlined: this runs two or three times per reading
-        factor = self._calm_factor if clock.loss < self._calm_loss else self._factor(clock)
-        silence = factor * clock.iv
+        silence = self._factor(clock) * clock.iv
         if clock.t + silence < last:
             return None  # this stream stopped while the device kept speaking: not liveness
         return silence

@@ -135,27 +135,23 @@ def access(obj: dict[str, Any]) -> Access | None:
 
 def iot(obj: dict[str, Any]) -> Iot | None:
     get = obj.get
-    eid, dev, metric, value = get("event_id"), get("device_id"), get("metric"), get("value")
-    if type(value) is float:
-        if not -_INF < value < _INF:
-            return None
-    elif type(value) is int:
-        value = float(value)
-    else:
+    eid, dev, metric = get("event_id"), get("device_id"), get("metric")
+    value = _number(get("value"))
+    if value is None:
         return None
     if not (_plain(eid) and _plain(dev) and _plain(metric)):
         return None
     t = _ts(obj)
     if t is None:
         return None
-    unit, battery = get("unit"), get("battery")
-    if unit is not None and (type(unit) is not str or unit.strip() != unit):
+    unit, battery = _opt_text(obj, "unit"), get("battery")
+    if unit is False:
         return None
     if battery is not None:
         battery = _number(battery)
         if battery is None or not 0 <= battery <= 1:
             return None
-    return Iot(eid, t, dev, metric, value, unit, battery)
+    return Iot(eid, t, dev, metric, value, unit, battery)  # type: ignore[arg-type]
 
 
 def report(obj: dict[str, Any]) -> Report | None:

@@ -166,15 +166,10 @@ class Registry:
         return device.house_id or None if device else None
 
     def device_grid(self, device_id: str) -> str | None:
-        """The device's own grid, else its house's (asked per reading by several
-        detectors, so the house lookup is written out)."""
         device = self.devices.get(device_id)
         if device is None:
             return None
-        if device.grid_id:
-            return device.grid_id
-        house = self.houses.get(device.house_id) if device.house_id else None
-        return house.grid_id or None if house else None
+        return device.grid_id or self.house_grid(device.house_id) or None
 
     def person_grid(self, person_id: str | None) -> str | None:
         return self.house_grid(self.person_house(person_id))

@@ -24,7 +24,7 @@ import orjson
 
 from config.models import Settings
 from gridwatch.events import Event
-from gridwatch.feedlines import STREAM_ALIASES, event_of, parse_line, parse_raw
+from gridwatch.feedlines import event_of, parse_raw
 from gridwatch.progress import Progress
 from gridwatch.registry import Registry
 from sinks.silence import SilenceBook
@@ -34,9 +34,6 @@ BATCH = 2048
 PROGRESS_BYTES = 1 << 20  # the progress line is told every MB, not every line
 # Below this much feed a child process's start (~0.3 s) costs more than it saves.
 CHILD_MIN_BYTES = 16 << 20
-# parse_line and STREAM_ALIASES live in gridwatch.feedlines; named here as before
-__all__ = ["STREAM_ALIASES", "ReplayResult", "deadletter_path", "muted_path", "parse_line",
-           "read_feed", "read_feed_in_child", "replay"]
 
 
 @dataclass

@@ -7,8 +7,8 @@ from pathlib import Path
 from config.models import load_settings
 from gridwatch.contract import Alert
 from gridwatch.events import Iot
+from gridwatch.feedlines import parse_line
 from gridwatch.registry import Registry
-from gridwatch.replay import parse_line
 from streams.engine import Engine
 from streams.routing import owner, split_by_partition
 

@@ -14,8 +14,9 @@ import pytest
 
 from config.models import Settings, load_settings
 from gridwatch.events import Access, Event, Iot, Report
+from gridwatch.feedlines import parse_line
 from gridwatch.registry import Registry
-from gridwatch.replay import parse_line, replay
+from gridwatch.replay import replay
 from streams.checkpoints import MemoryCheckpointStore, checkpoint_records, latest_checkpoint
 from streams.follow import apply_registry_value
 from streams.partitions import Checkpoint, WorkProcessor
