@@ -45,7 +45,7 @@ PROFILE_RATE = 0.15  # per day of a bin: ~4-day half-life
 DAY_RATE = 0.2  # daily minimum/peak smoothing: ~3-day half-life
 LEVEL_TAU_S = 3 * DAY  # level time constant: drift followed, a 2σ shift caught first
 LOW_SPREAD = 0.1  # the usual minimum varies at least ±10 % of itself day to day
-DEV_ALL_TAU_S = 3 * DAY  # the all-hours residual scale that floors each hour's
+DEV_ALL_TAU_S = LEVEL_TAU_S  # the all-hours residual scale that floors each hour's
 MEAN_TAU_S = 7 * DAY  # long-run mean rate, only a scale for the still margin
 INTERVAL_RATE = 0.1
 MIN_BIN_UPDATES = 3  # a profile bin trusted after three readings taught it; before, its
@@ -109,6 +109,7 @@ class _Verdict:
     u: dict[str, float]
     start: dict[str, float]
     rate: float
+    still: float  # the still level for this reading (asked by several tests, worked out once)
     expected: float | None = None
     z: float | None = None
 
@@ -143,12 +144,16 @@ class SensorAnomaly(DetectorBase):
     name = "sensor_anomaly"
     version = "1"
     streams = frozenset({"iot"})
-    _not_state = ("config", "registry", "_specs")
+    observe_filters = True
+    _not_state = ("config", "registry", "_specs", "_offset", "_floor_mad")
 
     def __init__(self, config: SensorAnomalyConfig, registry: Registry) -> None:
         self.config = config
         self.registry = registry
         self._specs = {m.metric: m for m in config.metrics}
+        # per-reading constants of the config, worked out once (the same floats)
+        self._offset = config.utc_offset_h * HOUR
+        self._floor_mad = config.scale_floor * MAD_TO_SIGMA
         self.series: dict[tuple[str, str], _Series] = {}
 
     def shard_key(self, event: Event) -> str | None:
@@ -160,6 +165,9 @@ class SensorAnomaly(DetectorBase):
 
     def advance(self, watermark: float) -> list[Decision]:
         return []  # silence is device_offline's business
+
+    def next_due(self) -> float:
+        return math.inf
 
     def observe(self, event: Event) -> list[Decision]:
         if not isinstance(event, Iot) or not self.config.enabled:
@@ -189,18 +197,23 @@ class SensorAnomaly(DetectorBase):
     def _judge(self, s: _Series, spec: AnomalyMetric, rate: float, t: float,
                dt: float) -> _Verdict:
         self._roll_day(s, spec, t)
-        s.day_min, s.day_max = min(s.day_min, rate), max(s.day_max, rate)
+        if rate < s.day_min:
+            s.day_min = rate
+        if rate > s.day_max:
+            s.day_max = rate
         s.day_cover += dt
         a = 1.0 - math.exp(-dt / MEAN_TAU_S)
         s.mean = rate if s.n <= 1 else s.mean + a * (rate - s.mean)
-        if rate > self._still_level(s, spec):
+        # what the still level reads (minimum, its spread, mean) is settled from here on
+        still = self._still_level(s, spec)
+        if rate > still:
             s.active_t = t
-        v = _Verdict({}, {}, rate)
-        v.u["continuous_flow"], v.start["continuous_flow"] = self._flow(s, spec, rate, t), s.still_t
+        v = _Verdict({}, {}, rate, still)
+        v.u["continuous_flow"] = self._flow(s, spec, rate, t, still)
+        v.start["continuous_flow"] = s.still_t
         warm = s.days >= self.config.warmup_days  # days of use learned: a flat left empty
         # since the meter was fitted has no baseline yet when its residents move in
         v.expected, v.z = self._seasonal(s, spec, rate, t, dt, warm)
-        still = self._still_level(s, spec)
         if spec.continuous_flow and rate > still >= v.expected and self._bins(t)[0] < NIGHT_END:
             s.night_flow = True  # flowing in a night hour that is usually still
         if warm and (not spec.continuous_flow or (s.night_flow and s.still_t <= s.cusum_t)):
@@ -216,17 +229,18 @@ class SensorAnomaly(DetectorBase):
     def _gap(self, s: _Series, spec: AnomalyMetric, rate: float, t: float) -> _Verdict:
         """After a gap only stillness is evidence; a flow run restarts unless a leak is open."""
         self._roll_day(s, spec, t)
-        v = _Verdict({}, {}, rate)
-        if spec.continuous_flow and (rate <= self._still_level(s, spec) or s.open_start is None):
+        v = _Verdict({}, {}, rate, self._still_level(s, spec))
+        if spec.continuous_flow and (rate <= v.still or s.open_start is None):
             s.still_t, s.run_min = t, math.inf
         v.u["continuous_flow"], v.start["continuous_flow"] = 0.0, s.still_t
         return v
 
-    def _flow(self, s: _Series, spec: AnomalyMetric, rate: float, t: float) -> float:
+    def _flow(self, s: _Series, spec: AnomalyMetric, rate: float, t: float,
+              still: float) -> float:
         if not spec.continuous_flow or s.interval > MAX_FLOW_INTERVAL_S:
             s.still_t = t
             return 0.0
-        if rate <= self._still_level(s, spec):
+        if rate <= still:
             s.still_t, s.run_min, s.night_flow = t, math.inf, False
             return 0.0
         s.run_min = min(s.run_min, rate)
@@ -248,38 +262,42 @@ class SensorAnomaly(DetectorBase):
                   warm: bool) -> tuple[float, float]:
         """Score against the hour-of-day/day-type profile, then learn from the reading."""
         hour, b, twin = self._bins(t - dt / 2)
-        if not s.taught[b]:  # the other day type's hour is the best first guess
-            s.prof[b] = s.prof[twin] if s.taught[twin] else rate - s.level
-        expected = s.prof[b] + s.level
-        floor = max(self.config.scale_floor * MAD_TO_SIGMA * s.dev_all, spec.min_scale, 1e-9,
+        prof, taught_bins = s.prof, s.taught
+        taught = taught_bins[b]
+        if not taught:  # the other day type's hour is the best first guess
+            prof[b] = prof[twin] if taught_bins[twin] else rate - s.level
+        expected = prof[b] + s.level
+        floor = max(self._floor_mad * s.dev_all, spec.min_scale, 1e-9,
                     spec.peak_floor * _unspike(spec, s.peak) if s.days else 0.0)
-        taught = s.taught[b]
         # a day type met for the first time borrows the other's profile: only a gross
         # departure from it counts (the floors are materiality, they are not widened)
         widen = UNTAUGHT_SCALE if taught < MIN_BIN_UPDATES else 1.0
         scale = max(MAD_TO_SIGMA * s.dev[hour] * widen, floor)
         z = (rate - expected) / scale
+        hours = min(dt / HOUR, 1.0)
         if warm:
-            self._cusum(s, spec, z, t - dt, min(dt / HOUR, 1.0))
+            self._cusum(s, spec, z, t - dt, hours)
         # weekend bins see 2 days a week, weekday bins 5: same half-life in calendar days
-        g = 1.0 - (1.0 - PROFILE_RATE) ** (min(dt / HOUR, 1.0) * (2.5 if b >= 24 else 1.0))
+        g = 1.0 - (1.0 - PROFILE_RATE) ** (hours * (2.5 if b >= 24 else 1.0))
         g = max(g, 1.0 / (taught + 1))  # a running mean until the EWMA takes over
         if self._dormant(s, spec, t):
             return expected, z  # nobody home: the return must be judged against the usual
         # Robust only once warm: a clipped scale estimator cannot grow out of a tiny start.
         bound = HUBER_C * scale if warm else math.inf
         step = max(-bound, min(bound, rate - expected))
-        s.prof[b] += g * step
-        s.taught[b] = min(255, taught + 1)
-        s.level = _toward(spec, s.level + (1.0 - math.exp(-dt / LEVEL_TAU_S)) * step)
+        prof[b] += g * step
+        taught_bins[b] = min(255, taught + 1)
+        smooth = 1.0 - math.exp(-dt / LEVEL_TAU_S)  # (DEV_ALL_TAU_S is the same time constant)
+        s.level = _toward(spec, s.level + smooth * step)
         clipped = min(abs(rate - expected), Z_CLIP * scale if warm else math.inf)
-        s.dev[hour] += g * (clipped - s.dev[hour])
-        s.dev_all += (1.0 - math.exp(-dt / DEV_ALL_TAU_S)) * (clipped - s.dev_all)
+        dev = s.dev
+        dev[hour] += g * (clipped - dev[hour])
+        s.dev_all += smooth * (clipped - s.dev_all)
         return expected, z
 
     def _bins(self, t: float) -> tuple[int, int, int]:
         """Local hour, its weekday/weekend profile bin, and the other day type's bin."""
-        local = t + self.config.utc_offset_h * HOUR
+        local = t + self._offset
         hour = int(local // HOUR) % 24
         weekend = (int(local // DAY) + 3) % 7 >= 5  # 1970-01-01 was a Thursday
         return hour, hour + 24 * weekend, hour + 24 * (not weekend)
@@ -368,7 +386,7 @@ class SensorAnomaly(DetectorBase):
     # ------------------------------------------------------------ verdicts
     def _decide(self, s: _Series, spec: AnomalyMetric, ev: Iot, v: _Verdict,
                 gap: bool) -> list[Decision]:
-        test = max(v.u, key=lambda name: v.u[name])
+        test = max(v.u, key=v.u.__getitem__)
         u = v.u[test]
         score = s.score = u / (1.0 + u)
         cfg = self.config
@@ -378,7 +396,7 @@ class SensorAnomaly(DetectorBase):
             s.open_start, s.open_test = v.start[test], test
             s.severity = self._severity(score)
             return [self._emit(s, spec, ev, v, test, score, "firing")]
-        still = spec.continuous_flow and v.rate <= self._still_level(s, spec)
+        still = spec.continuous_flow and v.rate <= v.still
         calm = score < cfg.clear and not gap
         if not calm:
             s.calm_t = 0.0
@@ -414,7 +432,7 @@ class SensorAnomaly(DetectorBase):
                             cusum=_r(max(s.cusum_up, s.cusum_dn)))
         if spec.continuous_flow:
             evidence.update(hours_without_still=_r((ev.t - s.still_t) / HOUR),
-                            still_level=_r(self._still_level(s, spec)))
+                            still_level=_r(v.still))
             if math.isfinite(s.run_min):
                 evidence["lowest_rate_in_run"] = _r(s.run_min)
         if ev.unit:

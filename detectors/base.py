@@ -9,10 +9,18 @@ as an argument, the same detector gives the same decisions live and in replay.
 Episodes are the detector's to define: it says when a condition began
 (``start``) and when it ended (a ``resolved`` decision). Sinks derive the
 stable ``alert_id`` from (kind, subject, start) and suppress repeats.
+
+Two optional members let the engine do less work, never different work:
+``next_due()`` (nothing of ``advance`` can happen at a watermark before it, so
+the engine skips the call) and ``observe_filters`` (``observe`` itself ignores,
+untouched, every event ``shard_key`` maps to ``None``, so an engine owning
+every key need not ask ``shard_key`` first). A detector without them is asked
+at every watermark step and always through ``shard_key``.
 """
 
 from __future__ import annotations
 
+import math
 import pickle
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
@@ -96,12 +104,27 @@ class DetectorBase:
     # loses events, so the default is all.
     streams: ClassVar[frozenset[str]] = frozenset(STREAMS)
     _not_state: ClassVar[tuple[str, ...]] = ("config", "registry")
+    # True where ``observe`` returns [] and changes nothing for every event whose
+    # ``shard_key`` is None: an engine owning every key then skips ``shard_key``.
+    observe_filters: ClassVar[bool] = False
 
     config: Any
     registry: Registry
 
     def config_hash(self) -> str:
         return str(self.config.config_hash())
+
+    def next_due(self) -> float:
+        """The earliest watermark at which ``advance`` could decide or change anything.
+
+        ``advance(w)`` for any ``w`` below it must be a no-op returning ``[]``, so the
+        engine skips those calls. It is asked afresh at each watermark step, so it
+        need only hold until the next ``observe`` (which may bring it forward). The
+        default, ``-inf``, means "ask me at every step": right for any detector, and
+        the only safe answer for one that notes every watermark (an event-time buffer
+        decides by it whether an arrival is late).
+        """
+        return -math.inf
 
     def snapshot(self) -> bytes:
         state = {k: v for k, v in vars(self).items() if k not in self._not_state}

@@ -122,6 +122,8 @@ class EventCluster(DetectorBase):
     name = "event_cluster"
     version = "1"
     streams = frozenset({"report", "iot"})
+    # ``observe`` filters too, but most readings are no alarm: ``shard_key`` alone drops
+    # them sooner. ``next_due`` stays "every step": the buffer keeps the watermark.
     _not_state = ("config", "registry", "_eps_t", "_alarm_limit")
 
     def __init__(self, config: EventClusterConfig, registry: Registry) -> None:

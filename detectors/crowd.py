@@ -138,6 +138,7 @@ class Crowd(DetectorBase):
     name = "crowd"
     version = "1"
     streams = frozenset({"access"})
+    observe_filters = True  # (``next_due`` stays "every step": the buffer keeps the watermark)
     _not_state = ("config", "registry", "_w", "_offset", "_alpha_day", "_alpha_end",
                   "_level_rate", "_min_n", "_hold", "_delay")
 

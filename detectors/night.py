@@ -158,6 +158,7 @@ class UnusualHours(DetectorBase):
     name = "unusual_hours"
     version = "1"
     streams = frozenset({"access"})
+    observe_filters = True
     _not_state = ("config", "registry", "_night", "_offset", "_decay", "_ring")
 
     def __init__(self, config: UnusualHoursConfig, registry: Registry) -> None:
@@ -252,6 +253,10 @@ class UnusualHours(DetectorBase):
         p.folded[slot] = 1
 
     # ------------------------------------------------------------ days
+    def next_due(self) -> float:
+        """The end of the next day to close: ``advance`` does nothing before it."""
+        return math.inf if self.next_close is None else self._day_end(self.next_close)
+
     def advance(self, watermark: float) -> list[Decision]:
         out: list[Decision] = []
         if self.next_close is None:

@@ -148,8 +148,10 @@ class DeviceOffline(DetectorBase):
     name = "device_offline"
     version = "1"
     streams = frozenset({"iot"})
+    observe_filters = True
     _not_state = ("config", "registry", "_events", "_safety", "_calm_loss",
-                  "_calm_factor")
+                  "_calm_factor", "_min_reports", "_min_history_s", "_max_irregularity",
+                  "_queued_bound")
 
     def __init__(self, config: DeviceOfflineConfig, registry: Registry) -> None:
         self.config = config
@@ -158,6 +160,14 @@ class DeviceOffline(DetectorBase):
         self._safety = frozenset(config.safety_metrics)
         self._calm_loss = _calm_loss(config)
         self._calm_factor = min(config.factor, MAX_FACTOR)
+        # what ``_silence`` asks two or three times per reading, read once
+        self._min_reports = config.min_reports
+        self._min_history_s = config.min_history_s
+        self._max_irregularity = config.max_irregularity
+        # A device's queued heap entry is never later than its deadline (see _overdue);
+        # true of the state this object built under its own config, so a restore, which
+        # may bring state built under another (a reload), turns the shortcut off.
+        self._queued_bound = True
         self.devices: dict[str, _Device] = {}
         self.buildings: dict[str, _Building] = {}
         self.heap: list[tuple[float, int, str]] = []
@@ -194,6 +204,11 @@ class DeviceOffline(DetectorBase):
         """
         if d.status != OK or t <= d.last or t <= d.anchor + self.config.min_silence_s:
             return []  # (no deadline falls sooner than min_silence_s after the anchor)
+        if self._queued_bound and d.queued != 0.0 and t <= d.queued:
+            # Not past the deadline, which is no sooner than the queued entry: every change
+            # that can bring a deadline forward (a clock's tick, a return) is followed by
+            # _schedule, which queues the sooner one; advance requeues the exact one.
+            return []
         judged = self._interval(d)
         if judged is None:
             return []
@@ -206,6 +221,10 @@ class DeviceOffline(DetectorBase):
             return []  # a member of an outage, or back before its building was judged
         d.due_t, d.status = deadline, FIRED
         return [self._device_decision(key, d, "firing", deadline)]
+
+    def restore(self, blob: bytes) -> None:
+        super().restore(blob)
+        self._queued_bound = False  # queued under another config, maybe (see __init__)
 
     def _tick(self, d: _Device, ev: Iot) -> None:
         # a gap we judged, or one spanning its building's outage, is not the device's own loss
@@ -265,11 +284,9 @@ class DeviceOffline(DetectorBase):
 
     def _silence(self, clock: _Clock | None, last: float) -> float | None:
         """The silence ``clock`` allows, or ``None`` if it is not a live periodic clock."""
-        if clock is None:
-            return None
-        cfg = self.config
-        if clock.n < cfg.min_reports or clock.t - clock.first < cfg.min_history_s \
-                or clock.dev > cfg.max_irregularity:
+        if clock is None or clock.n < self._min_reports \
+                or clock.t - clock.first < self._min_history_s \
+                or clock.dev > self._max_irregularity:
             return None
         silence = self._factor(clock) * clock.iv
         if clock.t + silence < last:
@@ -316,6 +333,10 @@ class DeviceOffline(DetectorBase):
         if b is None:
             b = self.buildings[d.building] = _Building(building, grid)
         b.devices.append(key)
+
+    def next_due(self) -> float:
+        """The heap's earliest entry (stale ones included: popping them is ``advance``'s)."""
+        return self.heap[0][0] if self.heap else math.inf
 
     def advance(self, watermark: float) -> list[Decision]:
         out: list[Decision] = []

@@ -110,6 +110,7 @@ class GroupRental(DetectorBase):
     name = "group_rental"
     version = "1"
     streams = frozenset({"access", "iot"})
+    observe_filters = True
     _not_state = ("config", "registry", "_offset", "_decay", "_recent", "_bits", "_keep")
 
     def __init__(self, config: GroupRentalConfig, registry: Registry) -> None:
@@ -201,6 +202,10 @@ class GroupRental(DetectorBase):
             del h.ids[oldest]
 
     # ------------------------------------------------------------ days
+    def next_due(self) -> float:
+        """The end of the next day to close: ``advance`` does nothing before it."""
+        return math.inf if self.next_close is None else self._day_start(self.next_close + 1)
+
     def advance(self, watermark: float) -> list[Decision]:
         out: list[Decision] = []
         if self.next_close is None:

@@ -9,6 +9,7 @@ passed and resolves when the reading comes back past ``clear``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from config.sensor import SensorThresholdConfig, ThresholdRule
@@ -46,6 +47,7 @@ class SensorThreshold(DetectorBase):
     name = "sensor_threshold"
     version = "1"
     streams = frozenset({"iot"})
+    observe_filters = True
     _not_state = ("config", "registry", "_metrics", "_by_metric")
 
     def __init__(self, config: SensorThresholdConfig, registry: Registry) -> None:
@@ -65,8 +67,9 @@ class SensorThreshold(DetectorBase):
         return self.registry.device_grid(event.device_id) or event.device_id
 
     def observe(self, event: Event) -> list[Decision]:
-        if not isinstance(event, Iot) or not self.config.enabled:
-            return []
+        if not isinstance(event, Iot) or event.metric not in self._metrics \
+                or not self.config.enabled:
+            return []  # (most readings: no rule is about their metric)
         out: list[Decision] = []
         for index, rule in self._rules_for(event):
             key = (event.device_id, index)
@@ -85,6 +88,9 @@ class SensorThreshold(DetectorBase):
 
     def advance(self, watermark: float) -> list[Decision]:
         return []
+
+    def next_due(self) -> float:
+        return math.inf  # readings decide everything: no deadlines
 
     def _rules_for(self, ev: Iot) -> list[tuple[int, ThresholdRule]]:
         """The rules of the most specific device class this reading belongs to."""

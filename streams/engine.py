@@ -10,6 +10,13 @@ lateness, so an event up to that late is still observed before a silence it
 would have broken falls due. It moves in steps of at least one second so the
 cost of ``advance`` is paid per second of event time, not per event, and so
 the result does not depend on how events were cut into batches.
+
+A watermark step asks only the detectors that may have something due: one
+that says when its next deadline is (``next_due``, see
+:meth:`detectors.base.DetectorBase.next_due`) is skipped until the watermark
+reaches it, so a step costs the detectors with work, not all of them; in
+replay most steps find nothing due. A detector without ``next_due`` is asked
+at every step.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from config.models import Settings
-from detectors.base import Decision, Detector
+from detectors.base import Decision, Detector, DetectorBase
 from detectors.catalog import build_detectors
 from gridwatch.events import Event, parse_tz
 from gridwatch.registry import Registry
@@ -37,6 +44,15 @@ log = logging.getLogger(__name__)
 
 def _owns_all(key: str) -> bool:
     return True
+
+
+def _next_due_of(det: Detector) -> Callable[[], float] | None:
+    """``det.next_due``, or ``None`` for a detector due at every step (it has none, or
+    only the default): those are not asked, just advanced."""
+    next_due = getattr(det, "next_due", None)
+    if next_due is None or getattr(next_due, "__func__", None) is DetectorBase.next_due:
+        return None
+    return next_due  # type: ignore[no-any-return]
 
 
 class RecentIds:
@@ -93,11 +109,21 @@ class Engine:
 
     def _wire(self) -> None:
         """Per stream, each interested detector's bound ``shard_key`` and ``observe``:
-        made once per detector set instead of twice per event and detector."""
-        self._wired: dict[str, list[tuple[Callable[[Event], str | None],
+        made once per detector set instead of twice per event and detector.
+
+        An engine owning every key asks ``shard_key`` only to drop the events a
+        detector ignores; a detector whose ``observe`` drops those itself
+        (``observe_filters``) gets ``None`` there and is not asked twice.
+        """
+        everything = self.owns is _owns_all
+        self._wired: dict[str, list[tuple[Callable[[Event], str | None] | None,
                                           Callable[[Event], list[Decision]], Detector]]] = {
-            stream: [(d.shard_key, d.observe, d) for d in dets]
+            stream: [(None if everything and getattr(d, "observe_filters", False)
+                      else d.shard_key, d.observe, d) for d in dets]
             for stream, dets in by_stream(self.detectors).items()}
+        self._clocks: list[tuple[Callable[[], float] | None,
+                                 Callable[[float], list[Decision]], Detector]] = [
+            (_next_due_of(d), d.advance, d) for d in self.detectors]
 
     # ------------------------------------------------------------ input
     def process(self, events: Iterable[Event]) -> list[dict[str, Any]]:
@@ -117,15 +143,17 @@ class Engine:
             if t < self.watermark:
                 stats["late"] += 1
             for shard_key, observe, det in wired[event.stream]:
-                key = shard_key(event)
-                if key is not None and (everything or owns(key)):
-                    try:
-                        decisions = observe(event)
-                    except Exception:  # noqa: BLE001 - one odd event must not stop a city
-                        self._failed(det, "observe", event.event_id)
+                if shard_key is not None:
+                    key = shard_key(event)
+                    if key is None or not (everything or owns(key)):
                         continue
-                    if decisions:
-                        self._emit(decisions, out)
+                try:
+                    decisions = observe(event)
+                except Exception:  # noqa: BLE001 - one odd event must not stop a city
+                    self._failed(det, "observe", event.event_id)
+                    continue
+                if decisions:
+                    self._emit(decisions, out)
             if t > self.max_t:
                 self.max_t = t
                 if t - lateness - self.watermark >= WATERMARK_STEP_S:
@@ -138,9 +166,11 @@ class Engine:
             return []
         self.watermark = watermark
         out: list[dict[str, Any]] = []
-        for det in self.detectors:
+        for next_due, advance, det in self._clocks:
             try:
-                decisions = det.advance(watermark)
+                if next_due is not None and watermark < next_due():
+                    continue  # nothing of this detector falls due yet
+                decisions = advance(watermark)
             except Exception:  # noqa: BLE001 - the other detectors go on
                 self._failed(det, "advance", None)
                 continue
