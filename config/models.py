@@ -99,6 +99,10 @@ class PipelineSettings(Section):
                                       description="how far out of order events may arrive")
     idle_advance_s: float = Field(default=2.0, gt=0, description="wall seconds of silence "
                                   "after which a partition's watermark follows the wall clock")
+    caught_up_idle_s: float = Field(default=0.1, ge=0, description="wall seconds after its "
+                                    "last message an input partition read to its end (the "
+                                    "consumer's position at the broker's high watermark) stops "
+                                    "holding event time back; capped by idle_advance_s")
     timezone: str = Field(default="+08:00", pattern=r"^[+-]\d{2}:\d{2}$")
     language: Literal["zh-CN", "en"] = "zh-CN"
     dedup_capacity: int = Field(default=200_000, ge=0,

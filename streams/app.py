@@ -5,7 +5,8 @@
   ``gw.work`` by shard key.
 * ``work``: one engine per assigned ``gw.work`` partition; alerts to
   ``gw.alerts``; offsets acknowledged only under a saved checkpoint.
-* timers: source-time heartbeats to quiet work partitions; release and idle advance.
+* timers: source-time heartbeats to quiet work partitions and to those whose sources
+  moved on; release and idle advance.
 * tasks: readers of ``gw.registry`` (and ``gw.silences``) into the shared registry.
 
 Topic names and the broker come from :class:`config.models.Settings`, so the
@@ -32,7 +33,7 @@ from streams.checkpoints import CheckpointStore, KafkaCheckpointStore
 from streams.engine import Engine
 from streams.follow import TopicFollower, apply_registry_value
 from streams.reload import RELOAD_EVERY_S, ConfigWatcher, log_reload
-from streams.router import HEARTBEAT_EVERY_S
+from streams.router import CLAIMS_EVERY_S, Fetched
 from streams.routing import owner
 from streams.worker import CHECKPOINT_EVERY_S, LiveWorker, WorkItem
 
@@ -145,7 +146,8 @@ def create_app(settings: Settings, registry: Registry,
     live = LiveWorker(settings, registry, outputs, store,
                       checkpoint_every_s=checkpoint_every_s,
                       engine_factory=_engine_factory(settings, registry, silences),
-                      highwater=_highwater(app, {s: t for t, s in inputs.items()}))
+                      highwater=_highwater(app, {s: t for t, s in inputs.items()}),
+                      fetched=_fetched(app, {s: t for t, s in inputs.items()}))
     work_topic = topics["work"].get_topic_name()
 
     def split(tps: set[Any]) -> tuple[set[int], set[str]]:
@@ -162,7 +164,7 @@ def create_app(settings: Settings, registry: Registry,
             await live.on_work([WorkItem(e.message.partition, e.message.offset, e.value, e)
                                 for e in batch], stream.ack)
 
-    @app.timer(HEARTBEAT_EVERY_S)
+    @app.timer(CLAIMS_EVERY_S)
     async def heartbeat() -> None:
         await live.heartbeat()
 
@@ -238,6 +240,22 @@ def _highwater(app: faust.App, topics: dict[str, str]) -> Any:
         result = app.consumer.highwater(TP(topics[stream], partition))
         return int(result) if result is not None else None
     return highwater
+
+
+def _fetched(app: faust.App, topics: dict[str, str]) -> Any:
+    """(stream, partition) → what the consumer's latest fetch response said of that input
+    partition, read from aiokafka's fetch state (Faust exposes only the highwater)."""
+    def fetched(stream: str, partition: int) -> Fetched | None:
+        consumer = app.consumer._thread._ensure_consumer()  # noqa: SLF001 - no public call
+        assignment = consumer._subscription.subscription.assignment  # noqa: SLF001
+        tp = TP(topics[stream], partition)
+        state = assignment.state_value(tp)
+        if state is None or not state.has_valid_position or state.highwater is None \
+                or not state.timestamp:
+            return None
+        start = app.consumer._committed_offset.get(tp)  # noqa: SLF001 - set on assignment
+        return Fetched(state.position, state.highwater, state.timestamp / 1000, start or 0)
+    return fetched
 
 
 def _silence_book() -> Any:

@@ -104,11 +104,13 @@ class TopicFollower:
             await consumer.seek_to_beginning(*tps)
             end = await consumer.end_offsets(tps)
             while True:
-                batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
-                await self._apply([m for msgs in batch.values() for m in msgs])
+                # Checked before each wait for more, so an empty or already read topic
+                # makes the worker ready at once, not after a getmany timeout.
                 if not self.ready.is_set() and await self._caught_up(consumer, end):
                     log.info("%s: %d records applied", self.topic, self.applied)
                     self.ready.set()
+                batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+                await self._apply([m for msgs in batch.values() for m in msgs])
         finally:
             await consumer.stop()
 

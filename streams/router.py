@@ -5,8 +5,9 @@ docstring and docs/partitioning.md."""
 
 from __future__ import annotations
 
+import bisect
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,11 +24,16 @@ from gridwatch.registry import Registry
 from streams.routing import split_by_partition
 from streams.workmsg import encode_work, encode_work_chunks
 
-HEARTBEAT_EVERY_S = 1.0
+HEARTBEAT_EVERY_S = 1.0  # a work partition hears from every router at least this often
+CLAIMS_EVERY_S = 0.1  # how often the router checks whether its source times moved on
 # A source that changes hands (rebalance, a worker stopped) keeps holding event time
 # at its last routed time until its new owner reports it, for at most this long.
 HANDOVER_S = 30.0
 NEG_INF = float("-inf")
+INF = float("inf")
+MAX_POLLS = 1024  # batches remembered for the frontier of a source turning active again
+FRESH_MIN_S = 0.5  # a fetch response at most this old (or FRESH_FETCHES fetch waits) ...
+FRESH_FETCHES = 5  # ... still tells whether an input partition was read to its end
 
 
 # ---------------------------------------------------------------- input decoding
@@ -89,9 +95,28 @@ class Source:
     last_seen: float = 0.0
     offset: int = -1
     baseline: int | None = None  # highwater first seen while nothing was read yet
+    clear_at: float | None = None  # poll time of the last fetch it was found idle by
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What the consumer's latest fetch response told of one input partition.
+
+    ``position`` is the next offset the consumer will hand over, ``highwater``
+    the next offset the broker will assign, ``polled_at`` the wall clock of
+    that response, ``start`` the offset it began reading at when assigned (the
+    committed one). Equal offsets on a fresh response mean the partition was
+    read to its end: nothing of it is on its way.
+    """
+
+    position: int
+    highwater: int
+    polled_at: float
+    start: int = 0
 
 
 HighwaterFn = Callable[[str, int], "int | None"]
+FetchedFn = Callable[[str, int], "Fetched | None"]
 
 
 class Router:
@@ -101,17 +126,28 @@ class Router:
     messages (its highwater is past the last offset routed: a backlog, e.g.
     after downtime, or a sparse or newly started source whose data is about to
     be read) or sent something within ``idle_advance_s`` wall seconds (or was
-    just assigned). :meth:`heartbeats` carries the source times to
-    partitions that got nothing lately, so a quiet partition's event time moves.
+    just assigned). A source the consumer has read to its end (``fetched``: a
+    fresh fetch response with position = highwater, everything routed) stops
+    holding time back already ``caught_up_idle_s`` after its last message, as
+    Flink's idle sources do: a sparse input partition (few reports) must not
+    hold every other one back for ``idle_advance_s``. :meth:`heartbeats`
+    carries the source times to partitions that got nothing lately, so a quiet
+    partition's event time moves.
     """
 
     def __init__(self, settings: Settings, registry: Registry,
                  detectors: list[Detector] | None = None, router_id: str | None = None,
-                 highwater: HighwaterFn | None = None) -> None:
+                 highwater: HighwaterFn | None = None,
+                 fetched: FetchedFn | None = None) -> None:
         self.id = router_id or uuid.uuid4().hex[:12]
         self.partitions = settings.kafka.partitions
         self.lateness = settings.pipeline.allowed_lateness_s
         self.idle_s = settings.pipeline.idle_advance_s
+        self.caught_up_s = min(settings.pipeline.caught_up_idle_s, self.idle_s)
+        # A fetch response older than this no longer tells what the broker holds (a
+        # paused partition, a stalled consumer): the wall-clock rule applies again.
+        self.fresh_s = max(FRESH_MIN_S, FRESH_FETCHES * settings.kafka.fetch_max_wait_ms / 1000)
+        self.fetched = fetched
         self.tz = parse_tz(settings.pipeline.timezone)
         self.registry = registry
         self.detectors = detectors if detectors is not None else build_detectors(
@@ -120,6 +156,9 @@ class Router:
         self.sources: dict[str, Source] = {}
         self.handed: dict[str, tuple[float, float]] = {}  # revoked: (newest time, when)
         self.last_sent: dict[int, float] = {}
+        self.claimed: dict[int, dict[str, float | None]] = {}  # source times sent last
+        self.routed_max = NEG_INF  # newest event time routed (of fetches known)
+        self.polls: list[tuple[float, float]] = []  # (poll time, routed_max) per batch
         self.stats = {"messages": 0, "events": 0, "dead": 0, "work": 0}
 
     def reconfigure(self, settings: Settings) -> None:
@@ -148,17 +187,71 @@ class Router:
 
     def active(self, now: float) -> dict[str, float | None]:
         """Active sources and their newest event time (None: nothing read yet), and
-        sources handed over lately at the time they were handed over at."""
-        out: dict[str, float | None] = {
-            name: (s.max_t if s.max_t > NEG_INF else None)
-            for name, s in self.sources.items()
-            if now - s.last_seen <= self.idle_s or self._backlog(name, s)}
+        sources handed over lately at the time they were handed over at.
+
+        A source found idle by its position (read to its end) that turns active
+        again — a new message is on its way — is reported no earlier than the
+        newest event time routed from fetches up to the one it was idle by: its
+        new messages came to the broker after those (:meth:`_frontier`).
+        """
+        out: dict[str, float | None] = {}
+        for name, source in self.sources.items():
+            view = self._view(name, now)
+            if not self._holds(name, source, view, now):
+                if view is not None:  # idle by its position, as of this fetch
+                    source.clear_at = view.polled_at
+                continue
+            t = source.max_t
+            if source.clear_at is not None:
+                t = max(t, self._frontier(source.clear_at))
+            out[name] = t if t > NEG_INF else None
         for name, (t, since) in list(self.handed.items()):
             if now - since > HANDOVER_S:
                 del self.handed[name]
             elif name not in out:
                 out[name] = t
         return out
+
+    def _holds(self, name: str, source: Source, view: Fetched | None, now: float) -> bool:
+        """Whether a source holds event time back now (see the class docstring)."""
+        quiet = now - source.last_seen
+        if quiet <= self.caught_up_s:
+            return True
+        if view is not None:  # False: fetched but not routed yet, or more to fetch
+            return not read_to_end(source, view)
+        return quiet <= self.idle_s or self._backlog(name, source)
+
+    def _view(self, name: str, now: float) -> Fetched | None:
+        """The consumer's latest fetch response for a source, if it is fresh."""
+        if self.fetched is None:
+            return None
+        stream, _, partition = name.rpartition("/")
+        try:
+            seen = self.fetched(stream, int(partition))
+        except Exception:  # noqa: BLE001 - unknown yet: judge by the wall clock alone
+            return None
+        if seen is None or now - seen.polled_at > self.fresh_s:
+            return None
+        return seen
+
+    def _fetched_by(self, names: Iterable[str], events: Sequence[Event], now: float) -> None:
+        """Note that these events came with fetch responses no later than the newest
+        one their sources were polled by (nothing noted if one is not known)."""
+        polls = [self._view(name, now) for name in names]
+        if not events or any(view is None for view in polls):
+            return
+        newest = max(view.polled_at for view in polls if view is not None)
+        self.routed_max = max(self.routed_max, max(e.t for e in events))
+        if self.polls:  # kept in order: a later poll time is the safe side
+            newest = max(newest, self.polls[-1][0])
+        self.polls.append((newest, self.routed_max))
+        if len(self.polls) > 2 * MAX_POLLS:
+            del self.polls[:MAX_POLLS]
+
+    def _frontier(self, polled_at: float) -> float:
+        """The newest event time routed from fetch responses up to ``polled_at``."""
+        i = bisect.bisect_right(self.polls, (polled_at, INF))
+        return self.polls[i - 1][1] if i else NEG_INF
 
     def _backlog(self, name: str, source: Source) -> bool:
         """Messages are waiting: the highwater is past the last offset routed, or, for a
@@ -196,6 +289,7 @@ class Router:
                     source.max_t = event.t
             events.extend(good)
             dead.extend(bad)
+        self._fetched_by({f"{stream}/{p}" for p, _, _ in messages}, events, now)
         self.stats["events"] += len(events)
         self.stats["dead"] += len(dead)
         active = self.active(now)
@@ -206,15 +300,44 @@ class Router:
                 for chunk in encode_work_chunks(self.id, active, part, now, earlier=earlier)]
         for p, _ in work:
             self.last_sent[p] = now
+            self.claimed[p] = active
         self.stats["work"] += len(work)
         return Routed(work, dead)
 
     def heartbeats(self, now: float) -> list[tuple[int, bytes]]:
-        """Source times for the partitions that received nothing for a second."""
-        quiet = [p for p in range(self.partitions)
-                 if now - self.last_sent.get(p, NEG_INF) >= HEARTBEAT_EVERY_S]
-        beat = encode_work(self.id, self.active(now), (), now)
-        for p in quiet:
+        """Source times for the partitions that received nothing for a second, and for
+        those that got nothing lately whose last message held back event time that the
+        sources have passed since (a source went idle or moved on): without it an event
+        waits for the router's next batch to its partition, or a heartbeat period."""
+        active = self.active(now)
+        due = [p for p in range(self.partitions)
+               if (quiet := now - self.last_sent.get(p, NEG_INF)) >= HEARTBEAT_EVERY_S
+               or (quiet >= CLAIMS_EVERY_S and moved_on(self.claimed.get(p), active))]
+        beat = encode_work(self.id, active, (), now)
+        for p in due:
             self.last_sent[p] = now
-        self.stats["work"] += len(quiet)
-        return [(p, beat) for p in quiet]
+            self.claimed[p] = active
+        self.stats["work"] += len(due)
+        return [(p, beat) for p in due]
+
+
+def read_to_end(source: Source, view: Fetched) -> bool:
+    """Everything the broker held at that fetch was routed (or, for a source not read
+    yet, nothing was handed over since the assignment and nothing is there)."""
+    if source.offset >= 0:
+        return source.offset + 1 >= view.highwater
+    return view.position == view.start and view.position >= view.highwater
+
+
+def moved_on(before: dict[str, float | None] | None, now: dict[str, float | None]) -> bool:
+    """Whether source times ``now`` let a work partition release more than ``before``:
+    a source stopped holding time back, or reached a later time."""
+    if before is None:
+        return False
+    for name, t in before.items():
+        if name not in now:
+            return True
+        later = now[name]
+        if later is not None and (t is None or later > t):
+            return True
+    return False

@@ -24,8 +24,10 @@ Data flow (docs/partitioning.md has the why)::
   newest event time per active source; a work partition buffers events and
   feeds its engine in event-time order up to the slowest active source (the
   min), so a stream that is behind never looks silent. A source silent for
-  ``idle_advance_s`` stops holding others back. When no data arrives at all,
-  idle advance moves the watermark with the wall clock.
+  ``idle_advance_s`` stops holding others back, one read to its end (nothing
+  more on the broker) already ``caught_up_idle_s`` after its last message.
+  When no data arrives at all, idle advance moves the watermark with the wall
+  clock.
 * Offsets of ``gw.work`` are acknowledged to Faust only once a checkpoint
   covering them is saved, so the committed offset never passes the state we
   could restore: after a crash the engine resumes from its checkpoint, Kafka
@@ -51,7 +53,7 @@ from sinks.kafka import alert_record, dead_letter_record
 from streams.checkpoints import CheckpointStore
 from streams.metrics import WorkerMetrics
 from streams.partitions import EngineFactory, WorkProcessor
-from streams.router import HighwaterFn, Router
+from streams.router import FetchedFn, HighwaterFn, Router
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,7 @@ class LiveWorker:
     checkpoint_every_s: float = CHECKPOINT_EVERY_S
     engine_factory: EngineFactory | None = None
     highwater: HighwaterFn | None = None
+    fetched: FetchedFn | None = None
     metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
     router: Router = field(init=False)
     work: WorkProcessor = field(init=False)
@@ -109,7 +112,8 @@ class LiveWorker:
     _route_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     def __post_init__(self) -> None:
-        self.router = Router(self.settings, self.registry, highwater=self.highwater)
+        self.router = Router(self.settings, self.registry, highwater=self.highwater,
+                             fetched=self.fetched)
         self.work = WorkProcessor(self.settings, self.registry, self.clock,
                                   self.engine_factory)
 
@@ -159,22 +163,25 @@ class LiveWorker:
         """Process a batch of work messages, send the alerts, checkpoint what is due.
 
         A message that changed state stays unacknowledged until a checkpoint
-        covers it; one that changed nothing is acknowledged at once.
+        covers it; one that changed nothing is acknowledged at once. Alerts go
+        out as soon as the message that raised them is processed, not after the
+        whole batch: a batch may hold a few hundred milliseconds of engine work.
         """
-        alerts: list[dict[str, Any]] = []
         clean: list[Any] = []
         self.metrics.detectors.begin(self.work.states.values())
         for item in items:
             if self.assigned is not None and item.partition not in self.assigned:
                 continue  # revoked meanwhile: its new owner gets it again
             await self.ensure(item.partition)
-            alerts.extend(self.work.handle(item.partition, item.offset, item.value))
+            alerts = self.work.handle(item.partition, item.offset, item.value)
+            if alerts:
+                await self._send_alerts(alerts)
             if self.work.states[item.partition].dirty:
                 self.pending.setdefault(item.partition, []).append(item.token)
             else:
                 clean.append(item.token)
         self.metrics.detectors.end(self.work.states.values())
-        await self._send_alerts(alerts)
+        await self._send_alerts([])  # updates muted meanwhile
         for token in clean:
             await ack(token)
         for partition in self.work.due(self.checkpoint_every_s):
