@@ -153,6 +153,10 @@ class PresenceConfig(Section):
     history_days: float = Field(default=7.0, ge=0, description="days of a household's own "
                                 "history before its lines are used (every weekday seen once); "
                                 "the fixed hours until then")
+    day_history_days: float = Field(default=3.0, ge=0, description="days of history before "
+                                    "a home's activity and water lines judge a silence that "
+                                    "begins and falls due in waking hours (a morning fall in the "
+                                    "first week); nights, which vary more, wait for history_days")
     line_fade_per_day: float = Field(default=0.98, gt=0, le=1, description="lines shrink by "
                                      "this a day (half-life ~5 weeks), so a long silence of "
                                      "last season stops masking today's")

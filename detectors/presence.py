@@ -91,6 +91,8 @@ class _Person:
     back_t: float = -INF
     line: SilenceLine | None = None  # outings, for a tag with out_hours
     confirm: bool = False  # a learned stay_in is due: waiting for a report proving the home seen
+    returns: int = 0  # outings that ended in a sign of return (a pass in, activity at home)
+    unseen: int = 0  # outings that ended in another `out`: the return went unrecorded
     ep_kind: str = ""
     ep_start: float = 0.0
     ep_t: float = 0.0
@@ -178,6 +180,7 @@ class Presence(DetectorBase):
     name = "presence"
     version = "1"
     streams = frozenset({"access", "iot"})
+    observe_filters = True  # observe routes the event itself and drops what has no key
     _not_state = ("config", "registry", "_rules", "_off", "_tz", "_night", "_water_tags",
                   "_metrics", "_live", "_blind")
 
@@ -437,8 +440,9 @@ class Presence(DetectorBase):
         same_trip = self.config.same_trip_minutes * 60
         if where == OUT and (p.where != OUT or t - p.where_t > same_trip):
             p.out_since, p.back_t = t, INF  # a new outing (a second `out` means they were in)
+            p.unseen += p.where == OUT
         elif where == IN and p.where == OUT:
-            p.back_t = t
+            p.back_t, p.returns = t, p.returns + 1
             if p.line is not None and not p.ep_kind:
                 p.line.learn(hour_index(p.out_since, self._off), (t - p.out_since) / HOUR,
                              self.config.line_fade_per_day)
@@ -502,9 +506,11 @@ class Presence(DetectorBase):
         """
         h = self.homes.get(p.house or "")
         seen = p.last_seen
-        line = self._line(h.act, seen, h.born) if h is not None else None
-        if h is None or line is None:
+        if h is None:
             return None
+        line = self._line(h.act, seen, h.born)
+        if line is None:
+            return self._early_day_stay(h, seen)
         due = seen + line * HOUR
         wake = waking_deadline(seen, 0.0, self._night, self._off)
         if wake > seen and waking_deadline(due, 0.0, self._night, self._off) > due:
@@ -515,6 +521,38 @@ class Presence(DetectorBase):
         if h.back > seen:
             due = max(due, h.back + self._blind)
         return _Plan(due, "stay_in", seen, "learned", (due - seen) / HOUR)
+
+    def _early_day_stay(self, h: _Home, seen: float) -> _Plan | None:
+        """A young home's activity line, for a silence wholly in waking hours."""
+        hours = self._young_line(h.act, seen, h.born)
+        if hours is None:
+            return None
+        due = seen + hours * HOUR
+        if h.back > seen:
+            due = max(due, h.back + self._blind)
+        return _Plan(due, "stay_in", seen, "learned", (due - seen) / HOUR)
+
+    def _young_line(self, line: SilenceLine, since: float, born: float) -> float | None:
+        """The line of a home with ``day_history_days`` … ``history_days`` of history.
+
+        A few days show a household's waking hours well enough (a morning
+        without the usual kettle and door), while a few nights say little about
+        the longest ones: so a silence that begins and falls due outside the
+        night window is judged by the young line (water's as activity's: a sick
+        resident's dry morning is a ``no_usage`` in the first week as later),
+        and any other waits for the fixed rules.
+        """
+        cfg = self.config
+        if not cfg.learn or since - born < cfg.day_history_days * 86400:
+            return None
+        hours = line.limit(hour_index(since, self._off), cfg.silence_factor,
+                           cfg.silence_buffer_hours, cap_h=cfg.silence_margin_max_hours)
+        if hours is None:
+            return None
+        hours = max(hours, cfg.silence_min_hours)
+        if waking_deadline(since, hours, self._night, self._off) != since + hours * HOUR:
+            return None  # begins in the night or runs into it
+        return hours
 
     def _unproved(self, p: _Person, plan: _Plan) -> bool:
         """A learned stay_in whose home has not reported since its deadline: not yet seen.
@@ -676,6 +714,12 @@ class Presence(DetectorBase):
         plans = [_Plan(fixed, "no_usage", anchor, "fixed", nu.window_hours)]
         seen = max(h.use_last, h.reset)
         line = self._line(h.water, seen, h.born)
+        if line is None:  # a young home: its waking line, from the morning if begun at night
+            wake = waking_deadline(seen, 0.0, self._night, self._off)
+            young = self._young_line(h.water, wake, h.born)
+            if young is not None and wake + young * HOUR < fixed:
+                plans.append(_Plan(wake + young * HOUR, "no_usage", seen, "learned",
+                                   (wake - seen) / HOUR + young))
         if line is not None:
             due = seen + line * HOUR
             wake = waking_deadline(due, 0.0, self._night, self._off)
@@ -769,6 +813,11 @@ class Presence(DetectorBase):
         state.queued = due
         heapq.heappush(self.heap, (due, kind, key))
 
+    def next_due(self) -> float:
+        """The heap's earliest entry: ``advance`` before it pops nothing (stale entries
+        only make this earlier, never later)."""
+        return self.heap[0][0] if self.heap else INF
+
     def advance(self, watermark: float) -> list[Decision]:
         out: list[Decision] = []
         while self.heap and self.heap[0][0] < watermark:  # a sign at the deadline wins
@@ -789,7 +838,11 @@ class Presence(DetectorBase):
                               "last_direction": p.last_dir or None,
                               "rule": plan.how, "threshold_hours": round(plan.limit_h, 1)}
         if plan.kind == "out_no_return":
+            # how often this person's returns went unrecorded: a dispatcher's reason to call
+            # the family before searching (most false wanders are returns no reader saw)
             ev["left_at"] = self._iso(p.out_since)
+            ev["earlier_outings"] = p.returns + p.unseen
+            ev["earlier_returns_unrecorded"] = p.unseen
         h = self.homes.get(p.house or "")
         if h is not None:
             ev["home_activity_attributable"] = True

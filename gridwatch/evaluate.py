@@ -6,6 +6,15 @@ slack — baselines may notice the first minutes — to ``end`` plus a grace
 period). Grouped findings (a whole building offline, a crowd at a gate of a
 grid) also match by grid. Precision counts episodes, not updates: an episode
 that matches no incident is a false alarm.
+
+An incident may list other kinds that rightly fire on it under
+``detail.also`` (a resident sick in bed for two days is a ``no_usage``
+incident and rightly raises a ``stay_in`` too; a person who left and
+vanished is ``long_absent`` and rightly ``out_no_return`` first). An episode
+of such a kind about the incident's subject (or its ``detail.person_id``)
+inside its window is a right alert, not a false one; it does not count as
+detecting an incident of its own kind (recall and delay are unchanged), and
+the table notes the incidents found only that way.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ class KindScore:
     detected: int = 0
     episodes: int = 0
     true_episodes: int = 0
+    found_as_also: int = 0  # missed by its own kind, found by a kind it lists under ``also``
     delays_s: list[float] = field(default_factory=list)
 
     @property
@@ -77,6 +87,18 @@ def _matches(episode: dict[str, Any], inc: dict[str, Any]) -> bool:
     return start - SLACK_BEFORE_S <= t <= (end if end is not None else float("inf")) + GRACE_AFTER_S
 
 
+def _matches_also(episode: dict[str, Any], inc: dict[str, Any]) -> bool:
+    """An episode of a kind the incident lists under ``also``, about its subject."""
+    detail = inc.get("detail", {})
+    if episode["kind"] not in detail.get("also", []):
+        return False
+    sid = episode["subject"]["id"]
+    if sid not in (inc["subject_id"], detail.get("person_id")):
+        return False
+    return _matches(episode, {**inc, "kind": episode["kind"], "subject_id": sid,
+                              "subject_type": episode["subject"]["type"]})
+
+
 def score(alerts: list[dict[str, Any]], truth: list[dict[str, Any]]) -> dict[str, KindScore]:
     """Per-kind scores; kinds present in either file appear."""
     episodes = first_updates(alerts)
@@ -92,6 +114,10 @@ def score(alerts: list[dict[str, Any]], truth: list[dict[str, Any]]) -> dict[str
             first = min(_ts(e["ts"]) or 0.0 for e in hits)
             s.delays_s.append(max(0.0, first - (_ts(inc["start"]) or 0.0)))
             matched.update(e["alert_id"] for e in hits)
+        also = [e for e in episodes if _matches_also(e, inc)]
+        matched.update(e["alert_id"] for e in also)
+        if also and not hits:
+            scores[inc["kind"]].found_as_also += 1
     for e in episodes:
         s = scores.setdefault(e["kind"], KindScore())
         s.episodes += 1
@@ -109,4 +135,8 @@ def format_table(scores: dict[str, KindScore]) -> str:
         s = scores[kind]
         lines.append(f"{kind:<18}{s.incidents:>10}{s.detected:>10}{s.episodes:>10}"
                      f"{f(s.recall):>8}{f(s.precision):>10}{f(s.median_delay_h):>16}")
+    for kind in sorted(scores):
+        if scores[kind].found_as_also:
+            lines.append(f"{kind}: {scores[kind].found_as_also} of the missed found by a kind "
+                         "the truth lists under 'also'")
     return "\n".join(lines)

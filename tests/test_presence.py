@@ -119,6 +119,19 @@ def test_second_out_means_they_were_in() -> None:
     assert got[0] == ("out_no_return", "p-2", "firing", "orange", 15.0, 23.0)
 
 
+def test_a_wander_alert_says_how_often_this_persons_returns_went_unrecorded() -> None:
+    # day 0: out and back; day 1: out, and out again on day 2 (that return was missed);
+    # day 2's outing does not end: the alert tells dispatch 1 of 2 earlier returns was unseen
+    det = detector()
+    for ev in (gate(9 * H, "p-2", "out"), gate(10 * H, "p-2", "in"),
+               gate(DAY + 9 * H, "p-2", "out"), gate(2 * DAY + 9 * H, "p-2", "out")):
+        det.observe(ev)
+    fired = [d for d in det.advance(T0 + 3 * DAY) if d.kind == "out_no_return"]
+    assert fired[0].start == T0 + 2 * DAY + 9 * H
+    assert (fired[0].evidence["earlier_outings"],
+            fired[0].evidence["earlier_returns_unrecorded"]) == (2, 1)
+
+
 def test_activity_at_home_means_not_out() -> None:
     evs = [gate(9 * H, "p-1", "out"), motion(10 * H)]  # the `in` pass was missed
     got = run(detector(), evs, until=3 * DAY)
@@ -342,13 +355,40 @@ def test_a_learned_stay_in_fires_at_the_first_report_after_its_line() -> None:
 
 
 def test_a_fall_in_the_first_week_is_found_after_twelve_waking_hours_not_a_day() -> None:
-    # three days of history (no trusted line yet); last seen 10:15 on day 3: 11.75 h until
+    # two days of history (no line yet); last seen 10:15 on day 2: 11.75 h until
     # 22:00, the night does not count, 06:15 the next day; proved by the 06:30 reading
-    evs = [e for e in steady_meter(4) if e.t < T0 + 3 * DAY + 10.3 * H]
-    evs += zeros(3, range(11, 24)) + zeros(4, range(0, 12))
-    got = run(detector(), sorted(evs, key=lambda e: e.t), until=4 * DAY + 12 * H)
+    evs = [e for e in steady_meter(3) if e.t < T0 + 2 * DAY + 10.3 * H]
+    evs += zeros(2, range(11, 24)) + zeros(3, range(0, 12))
+    got = run(detector(), sorted(evs, key=lambda e: e.t), until=3 * DAY + 12 * H)
     stay = [r for r in got if r[0] == "stay_in"]
-    assert stay[0] == ("stay_in", "p-1", "firing", "orange", 3 * 24 + 10.25, 4 * 24 + 6.5)
+    assert stay[0] == ("stay_in", "p-1", "firing", "orange", 2 * 24 + 10.25, 3 * 24 + 6.5)
+
+
+def fall_on(day: int, hour: float) -> list[Event]:
+    """The steady home's routine until ``hour`` of ``day``, then only the meter's zeros."""
+    evs = [e for e in steady_meter(day + 1) if e.t < T0 + day * DAY + hour * H]
+    evs += zeros(day, range(int(hour) + 1, 24)) + zeros(day + 1, range(0, 24))
+    return sorted(evs, key=lambda e: e.t)
+
+
+def test_from_the_third_day_a_morning_fall_is_found_by_the_young_daytime_line() -> None:
+    # last seen 10:15 on day 3: the three days' silences around 10 h lasted 45 min at most,
+    # line 0.75 × 2 + 1 = 2.5 h (12:45), proved by the 13:30 reading; the water's young line
+    # (an hour between uses → 3 h from the last use at 09:30) fires no_usage first, at 12:30
+    got = run(detector(), fall_on(3, 10.3), until=4 * DAY + 12 * H)
+    assert ("stay_in", "p-1", "firing", "orange", 3 * 24 + 10.25, 3 * 24 + 13.5) in got
+    assert ("no_usage", "h-1", "firing", "yellow", 3 * 24 + 9.5, 3 * 24 + 12.5) in got
+    young = [r for r in run(detector(day_history_days=7.0), fall_on(3, 10.3),
+                            until=4 * DAY + 12 * H) if r[0] == "stay_in"]
+    assert young[0][5] == 4 * 24 + 6.5  # switched off: the waking rule, as in the first days
+
+
+def test_a_young_line_never_judges_an_evening_silence_that_runs_into_the_night() -> None:
+    # last seen 20:15 on day 4: the young line would say 22:45, but a few nights say little
+    # about the longest ones: nothing before the waking rule (06:00 plus 10.25 waking hours)
+    got = [r for r in run(detector(), fall_on(4, 20.3), until=5 * DAY + 18 * H)
+           if r[0] == "stay_in"]
+    assert got[0][4] == 4 * 24 + 20.25 and got[0][5] > 5 * 24 + 16
 
 
 def test_a_night_slept_through_is_not_a_fall_and_a_silent_morning_is() -> None:
