@@ -483,9 +483,8 @@ class Presence(DetectorBase):
         if h is None or h.last_read == -INF or not self._water_watched(h.pid):
             return None
         seen, nu = p.last_seen, self.config.no_usage
-        due = waking_deadline(seen, nu.window_hours, self._night, self._off)
-        if h.back > seen:
-            due = max(due, h.back + self._blind)
+        due = self._past_blind(h, seen, waking_deadline(seen, nu.window_hours, self._night,
+                                                        self._off))
         return _Plan(due, "stay_in", seen, "waking", nu.window_hours)
 
     def _learned_stay(self, p: _Person) -> _Plan | None:
@@ -509,28 +508,25 @@ class Presence(DetectorBase):
         if h is None:
             return None
         line = self._line(h.act, seen, h.born)
-        if line is None:
-            return self._early_day_stay(h, seen)
-        due = seen + line * HOUR
-        wake = waking_deadline(seen, 0.0, self._night, self._off)
-        if wake > seen and waking_deadline(due, 0.0, self._night, self._off) > due:
-            # begun at night and due before it ends: sleep, judged by the morning's line
-            morning = self._line(h.act, wake, h.born)
-            due = wake + (morning if morning is not None else self.config.silence_min_hours) \
-                * HOUR
-        if h.back > seen:
-            due = max(due, h.back + self._blind)
+        if line is not None:
+            due = seen + line * HOUR
+            wake = waking_deadline(seen, 0.0, self._night, self._off)
+            if wake > seen and waking_deadline(due, 0.0, self._night, self._off) > due:
+                # begun at night and due before it ends: sleep, judged by the morning's line
+                morning = self._line(h.act, wake, h.born)
+                due = wake + (morning if morning is not None
+                              else self.config.silence_min_hours) * HOUR
+        elif (young := self._young_line(h.act, seen, h.born)) is not None:
+            due = seen + young * HOUR
+        else:
+            return None
+        due = self._past_blind(h, seen, due)
         return _Plan(due, "stay_in", seen, "learned", (due - seen) / HOUR)
 
-    def _early_day_stay(self, h: _Home, seen: float) -> _Plan | None:
-        """A young home's activity line, for a silence wholly in waking hours."""
-        hours = self._young_line(h.act, seen, h.born)
-        if hours is None:
-            return None
-        due = seen + hours * HOUR
-        if h.back > seen:
-            due = max(due, h.back + self._blind)
-        return _Plan(due, "stay_in", seen, "learned", (due - seen) / HOUR)
+    def _past_blind(self, h: _Home, seen: float, due: float) -> float:
+        """``due``, or later: a silence that ran through a blind spell is judged only
+        after the home has reported again for ``blind_hours``."""
+        return max(due, h.back + self._blind) if h.back > seen else due
 
     def _young_line(self, line: SilenceLine, since: float, born: float) -> float | None:
         """The line of a home with ``day_history_days`` … ``history_days`` of history.
@@ -542,16 +538,10 @@ class Presence(DetectorBase):
         resident's dry morning is a ``no_usage`` in the first week as later),
         and any other waits for the fixed rules.
         """
-        cfg = self.config
-        if not cfg.learn or since - born < cfg.day_history_days * 86400:
-            return None
-        hours = line.limit(hour_index(since, self._off), cfg.silence_factor,
-                           cfg.silence_buffer_hours, cap_h=cfg.silence_margin_max_hours)
-        if hours is None:
-            return None
-        hours = max(hours, cfg.silence_min_hours)
-        if waking_deadline(since, hours, self._night, self._off) != since + hours * HOUR:
-            return None  # begins in the night or runs into it
+        hours = self._line(line, since, born, self.config.day_history_days)
+        if hours is None or waking_deadline(since, hours, self._night, self._off) \
+                != since + hours * HOUR:
+            return None  # too young, no line yet, or not wholly in waking hours
         return hours
 
     def _unproved(self, p: _Person, plan: _Plan) -> bool:
@@ -572,10 +562,12 @@ class Presence(DetectorBase):
         else:
             self._open(pid, p, plan, out)
 
-    def _line(self, line: SilenceLine, since: float, born: float) -> float | None:
-        """Hours of silence from ``since`` that this household's routine makes improbable."""
+    def _line(self, line: SilenceLine, since: float, born: float,
+              days: float | None = None) -> float | None:
+        """Hours of silence from ``since`` that this household's routine makes improbable,
+        once it has ``days`` (``history_days`` unless told) of history."""
         cfg = self.config
-        if not cfg.learn or since - born < cfg.history_days * 86400:
+        if not cfg.learn or since - born < (cfg.history_days if days is None else days) * 86400:
             return None
         hours = line.limit(hour_index(since, self._off), cfg.silence_factor,
                            cfg.silence_buffer_hours, cap_h=cfg.silence_margin_max_hours)
@@ -714,20 +706,19 @@ class Presence(DetectorBase):
         plans = [_Plan(fixed, "no_usage", anchor, "fixed", nu.window_hours)]
         seen = max(h.use_last, h.reset)
         line = self._line(h.water, seen, h.born)
-        if line is None:  # a young home: its waking line, from the morning if begun at night
-            wake = waking_deadline(seen, 0.0, self._night, self._off)
-            young = self._young_line(h.water, wake, h.born)
-            if young is not None and wake + young * HOUR < fixed:
-                plans.append(_Plan(wake + young * HOUR, "no_usage", seen, "learned",
-                                   (wake - seen) / HOUR + young))
+        due: float | None = None
         if line is not None:
             due = seen + line * HOUR
             wake = waking_deadline(due, 0.0, self._night, self._off)
             if wake > due:  # no water at night proves nothing: judge again by the morning's line
                 morning = self._line(h.water, wake, h.born)
                 due = wake + (morning if morning is not None else nu.window_hours) * HOUR
-            if due < fixed:
-                plans.append(_Plan(due, "no_usage", seen, "learned", (due - seen) / HOUR))
+        else:  # a young home: its waking line, from the morning if begun at night
+            wake = waking_deadline(seen, 0.0, self._night, self._off)
+            young = self._young_line(h.water, wake, h.born)
+            due = None if young is None else wake + young * HOUR
+        if due is not None and due < fixed:
+            plans.append(_Plan(due, "no_usage", seen, "learned", (due - seen) / HOUR))
         return min(plans, key=lambda x: x.due)
 
     def _home_next(self, house: str, h: _Home) -> float | None:

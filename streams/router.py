@@ -223,13 +223,7 @@ class Router:
 
     def _view(self, name: str, now: float) -> Fetched | None:
         """The consumer's latest fetch response for a source, if it is fresh."""
-        if self.fetched is None:
-            return None
-        stream, _, partition = name.rpartition("/")
-        try:
-            seen = self.fetched(stream, int(partition))
-        except Exception:  # noqa: BLE001 - unknown yet: judge by the wall clock alone
-            return None
+        seen = _ask(self.fetched, name)
         if seen is None or now - seen.polled_at > self.fresh_s:
             return None
         return seen
@@ -256,13 +250,7 @@ class Router:
     def _backlog(self, name: str, source: Source) -> bool:
         """Messages are waiting: the highwater is past the last offset routed, or, for a
         source not read yet, has grown since first seen (data began to arrive)."""
-        if self.highwater is None:
-            return False
-        stream, _, partition = name.rpartition("/")
-        try:
-            high = self.highwater(stream, int(partition))
-        except Exception:  # noqa: BLE001 - unknown yet: judge by the wall clock alone
-            return False
+        high = _ask(self.highwater, name)
         if high is None:
             return False
         if source.offset < 0:
@@ -319,6 +307,18 @@ class Router:
             self.claimed[p] = active
         self.stats["work"] += len(due)
         return [(p, beat) for p in due]
+
+
+def _ask(consumer_fn: Callable[[str, int], Any] | None, name: str) -> Any:
+    """What the consumer knows of source ``stream/partition`` (None: no way to ask, or
+    not known yet: the caller then judges by the wall clock alone)."""
+    if consumer_fn is None:
+        return None
+    stream, _, partition = name.rpartition("/")
+    try:
+        return consumer_fn(stream, int(partition))
+    except Exception:  # noqa: BLE001 - unknown yet
+        return None
 
 
 def read_to_end(source: Source, view: Fetched) -> bool:
