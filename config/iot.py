@@ -44,6 +44,20 @@ class AnomalyMetric(Section):
         default=0.0, ge=0, description="use per hour up to this above the usual minimum is "
         "still: no leak for the continuous-flow test, nobody home for dormancy (a flush in a "
         "night hour; a fridge cycling in an empty flat)")
+    device_prefix: str = Field(default="", description="device class: only devices whose id "
+                               "starts with this. Of the specs for a reading's metric, only the "
+                               "most specific class it belongs to applies (longest prefix, then "
+                               "unit, then placement), as for threshold rules")
+    unit: str | None = Field(default=None, description="device class by unit: only readings "
+                             "in this unit; none = any unit")
+    placement: Literal["any", "home", "public"] = Field(
+        default="any", description="device class by place: `home` = devices of a house in the "
+        "registry, `public` = registered devices of no house (a main, a building, a public "
+        "place); a device missing from the registry is neither")
+
+    @property
+    def device_class(self) -> tuple[str, str | None, str]:
+        return self.device_prefix, self.unit, self.placement
 
     @model_validator(mode="after")
     def _flow_needs_amounts(self) -> AnomalyMetric:
@@ -64,10 +78,16 @@ def _anomaly_metrics() -> list[AnomalyMetric]:
     # spike (a faulty heater, a short) counts at once. Power departures must be
     # material: a household's afternoon at home moves it by 2–3σ of its
     # quietest hours, a heater left on by a whole usual daily peak; 200 W above
-    # the base load is somebody at home, a fridge cycling is not.
+    # the base load is somebody at home, a fridge cycling is not. A public water
+    # meter (a main, a building, a public place: no house in the registry) is
+    # watched both ways: a home's water falling to nothing is no_usage's
+    # business, a main's falling to a fraction is a burst or a shut valve
+    # upstream (the three "low value moments" of river's real WaterFlow series).
+    water = AnomalyMetric(metric="water", continuous_flow=True, min_scale=0.005,
+                          spike_readings=2, still_below=0.007)
     return [
-        AnomalyMetric(metric="water", continuous_flow=True, min_scale=0.005, spike_readings=2,
-                      still_below=0.007),
+        water,
+        water.model_copy(update={"placement": "public", "direction": "both"}),
         AnomalyMetric(metric="power", min_scale=0.05, peak_floor=0.25, still_below=0.2),
     ]
 
@@ -121,6 +141,18 @@ class SensorAnomalyConfig(Section):
     utc_offset_h: float = Field(
         default=8.0, ge=-12, le=14, description="local clock for hour-of-day and weekend bins "
         "(China Standard Time); keep equal to pipeline.timezone")
+
+    @model_validator(mode="after")
+    def _one_spec_per_class(self) -> SensorAnomalyConfig:
+        seen: set[tuple[str, tuple[str, str | None, str]]] = set()
+        for m in self.metrics:
+            key = (m.metric, m.device_class)
+            if key in seen:
+                raise ValueError(f"two specs for metric {m.metric!r} and the same device class "
+                                 f"(device_prefix {m.device_prefix!r}, unit {m.unit!r}, "
+                                 f"placement {m.placement!r}): say which one applies")
+            seen.add(key)
+        return self
 
     @model_validator(mode="after")
     def _clear_below_threshold(self) -> SensorAnomalyConfig:

@@ -25,7 +25,12 @@ the score ``u / (1 + u)`` in [0, 1]:
 Readings are placed in time by their own interval: ``delta`` metrics (amounts
 since the previous reading) become rates per hour, a reading after a gap is
 neither learned from nor judged, and a reading older than the newest one seen
-is dropped — it cannot be placed and must not undo a newer verdict.
+is dropped — it cannot be placed and must not undo a newer verdict. Readings
+closer than an hour (a 15-minute power meter, 96 points a day) are summed
+into hours first: use is burstier over a quarter of an hour than over an hour,
+and the baselines, limits and floors are meant for hours, so the same
+household is judged the same whether its meter reads every 15 minutes or
+every hour.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.iot import AnomalyMetric, SensorAnomalyConfig
-from detectors.base import SEVERITY_RANK, Decision, DetectorBase
+from detectors.base import SEVERITY_RANK, Decision, DetectorBase, restore_slots
 from gridwatch.events import Event, Iot
 from gridwatch.registry import Registry
 
@@ -44,7 +49,7 @@ HOUR, DAY = 3600.0, 86400.0
 PROFILE_RATE = 0.15  # per day of a bin: ~4-day half-life
 DAY_RATE = 0.2  # daily minimum/peak smoothing: ~3-day half-life
 LEVEL_TAU_S = 3 * DAY  # level time constant: drift followed, a 2σ shift caught first
-LOW_SPREAD = 0.1  # the usual minimum varies at least ±10 % of itself day to day
+LOW_SPREAD = 0.02  # the minimum is known no better than the meter: ±2 % (OIML R49, class 2)
 DEV_ALL_TAU_S = LEVEL_TAU_S  # the all-hours residual scale that floors each hour's
 MEAN_TAU_S = 7 * DAY  # long-run mean rate, only a scale for the still margin
 INTERVAL_RATE = 0.1
@@ -61,6 +66,7 @@ NIGHT_END = 6  # local hours 0–5: the minimum-night-flow window
 DORMANT_S = DAY  # no use above the usual minimum for a day: nobody home, learn nothing
 MIN_DAY_COVER = 0.75  # a day teaches its minimum and peak if readings cover 18 h of it
 MAX_FLOW_INTERVAL_S = 3 * HOUR  # a still read must be possible: hourly or 2-hourly meters
+HOURLY_S = 0.9 * HOUR  # readings closer than this are summed until they cover this much
 
 
 @dataclass(slots=True)
@@ -100,6 +106,10 @@ class _Series:
     open_start: float | None = None
     open_test: str = ""
     severity: str = ""
+    part_v: float = 0.0  # sub-hourly readings summed so far (amount, or level × seconds)
+    part_dt: float = 0.0  # and the seconds they cover
+
+    __setstate__ = restore_slots
 
 
 @dataclass(slots=True)
@@ -110,6 +120,7 @@ class _Verdict:
     start: dict[str, float]
     rate: float
     still: float  # the still level for this reading (asked by several tests, worked out once)
+    value: float = 0.0  # the reading's value (summed over the hour for a sub-hourly meter)
     expected: float | None = None
     z: float | None = None
 
@@ -145,19 +156,27 @@ class SensorAnomaly(DetectorBase):
     version = "1"
     streams = frozenset({"iot"})
     observe_filters = True
-    _not_state = ("config", "registry", "_specs", "_offset", "_floor_mad")
+    _not_state = ("config", "registry", "_specs", "_classes", "_spec_of", "_offset",
+                  "_floor_mad")
 
     def __init__(self, config: SensorAnomalyConfig, registry: Registry) -> None:
         self.config = config
         self.registry = registry
-        self._specs = {m.metric: m for m in config.metrics}
+        # a metric with one spec for every device (the default) needs no lookup per device
+        by_metric: dict[str, list[AnomalyMetric]] = {}
+        for m in config.metrics:
+            by_metric.setdefault(m.metric, []).append(m)
+        self._specs = {k: v[0] for k, v in by_metric.items()
+                       if len(v) == 1 and v[0].device_class == ("", None, "any")}
+        self._classes = {k: v for k, v in by_metric.items() if k not in self._specs}
+        self._spec_of: dict[tuple[str, str, str | None], AnomalyMetric | None] = {}
         # per-reading constants of the config, worked out once (the same floats)
         self._offset = config.utc_offset_h * HOUR
         self._floor_mad = config.scale_floor * MAD_TO_SIGMA
         self.series: dict[tuple[str, str], _Series] = {}
 
     def shard_key(self, event: Event) -> str | None:
-        if not isinstance(event, Iot) or event.metric not in self._specs:
+        if not isinstance(event, Iot) or self._spec(event) is None:
             return None
         if not self.config.enabled:
             return None
@@ -172,7 +191,7 @@ class SensorAnomaly(DetectorBase):
     def observe(self, event: Event) -> list[Decision]:
         if not isinstance(event, Iot) or not self.config.enabled:
             return []
-        spec = self._specs.get(event.metric)
+        spec = self._specs.get(event.metric) or self._spec(event)
         if spec is None or not math.isfinite(event.value):
             return []
         key = (event.device_id, event.metric)
@@ -186,12 +205,38 @@ class SensorAnomaly(DetectorBase):
         dt, s.last_t = event.t - s.last_t, event.t
         if spec.reading == "delta" and event.value < 0:
             return []  # a meter reset or a correction: no amount to place
-        rate = event.value * HOUR / dt if spec.reading == "delta" else event.value
+        hour = _hourly(s, spec, event.value, dt)
+        if hour is None:
+            return []  # part of an hour still being summed
+        value, dt = hour
+        rate = value * HOUR / dt if spec.reading == "delta" else value
         gap = s.n > 0 and dt > self.config.gap_factor * s.interval
         _learn_interval(s, dt)
         verdict = self._gap(s, spec, rate, event.t) if gap else self._judge(s, spec, rate,
                                                                           event.t, dt)
+        verdict.value = value
         return self._decide(s, spec, event, verdict, gap)
+
+    def _spec(self, ev: Iot) -> AnomalyMetric | None:
+        """The spec of the most specific device class this reading belongs to, if any."""
+        spec = self._specs.get(ev.metric)
+        if spec is not None or ev.metric not in self._classes:
+            return spec
+        key = (ev.device_id, ev.metric, ev.unit)
+        if key not in self._spec_of:
+            fits = [m for m in self._classes[ev.metric]
+                    if ev.device_id.startswith(m.device_prefix)
+                    and (m.unit is None or m.unit == ev.unit)
+                    and m.placement in ("any", self._placement(ev.device_id))]
+            self._spec_of[key] = max(fits, key=_specificity, default=None)
+        return self._spec_of[key]
+
+    def _placement(self, device_id: str) -> str:
+        """``home`` or ``public`` for a registered device; an unknown one is neither
+        (only ``any`` specs apply: it is judged as a household's, the cautious way)."""
+        if device_id not in self.registry.devices:
+            return "unknown"
+        return "public" if self.registry.device_house(device_id) is None else "home"
 
     # ------------------------------------------------------------ tests
     def _judge(self, s: _Series, spec: AnomalyMetric, rate: float, t: float,
@@ -216,11 +261,13 @@ class SensorAnomaly(DetectorBase):
         v.expected, v.z = self._seasonal(s, spec, rate, t, dt, warm)
         if spec.continuous_flow and rate > still >= v.expected and self._bins(t)[0] < NIGHT_END:
             s.night_flow = True  # flowing in a night hour that is usually still
-        if warm and (not spec.continuous_flow or (s.night_flow and s.still_t <= s.cusum_t)):
-            # a water departure is a leak once it flowed through a usually still night
-            # hour (minimum-night-flow practice): a day at home or more residents use
-            # more by day and evening, and still sleep
-            v.u["level_shift"] = max(s.cusum_up, s.cusum_dn) / self.config.cusum_h
+        # a water rise is a leak once it flowed through a usually still night hour
+        # (minimum-night-flow practice): a day at home or more residents use more by
+        # day and evening, and still sleep. A fall (where watched) needs no such proof.
+        unproved = spec.continuous_flow and not (s.night_flow and s.still_t <= s.cusum_t)
+        if warm and (not unproved or s.cusum_dn > 0):
+            v.u["level_shift"] = max(0.0 if unproved else s.cusum_up,
+                                     s.cusum_dn) / self.config.cusum_h
             v.start["level_shift"] = s.cusum_t
         if warm:
             v.u["spike"], v.start["spike"] = self._spiking(s, spec, rate, t - dt)
@@ -246,12 +293,33 @@ class SensorAnomaly(DetectorBase):
         s.run_min = min(s.run_min, rate)
         if s.days < 1:
             return 0.0
-        return (t - s.still_t) / HOUR / self.config.flow_hours
+        u = (t - s.still_t) / HOUR / self.config.flow_hours
+        if u >= 1.0 and not self._whole_night(s.still_t, t):
+            return 0.99  # no leak until a whole night flowed (see _whole_night)
+        return u
+
+    def _whole_night(self, since: float, t: float) -> bool:
+        """Whether ``since`` … ``t`` holds a whole local night (0–6 h) without a still hour.
+
+        Minimum-night-flow practice: a leak flows all night. A main or a building
+        meter with a night floor is still for an hour or two a night, at times
+        that wander, so its still hours may fall just over ``flow_hours`` apart;
+        a whole night without one is the leak. (A household's run begun in the
+        evening or by day has a whole night inside it by then anyway.)
+        """
+        night = math.ceil((since + self._offset) / DAY) * DAY - self._offset
+        return night + NIGHT_END * HOUR <= t
 
     def _dormant(self, s: _Series, spec: AnomalyMetric, t: float) -> bool:
-        """A day without use above the usual minimum: a household away, not a new normal."""
+        """A day without use above the usual minimum: a household away, not a new normal.
+
+        Not for a meter whose usual daily peak does not rise above its still level
+        (a water main, a building: a base load with a gentle rhythm): it shows no
+        use to go without, and its days are days of use like the others.
+        """
         return (spec.reading == "delta" and spec.direction == "up"
-                and t - s.active_t >= DORMANT_S)
+                and t - s.active_t >= DORMANT_S
+                and not (s.days and self._still_level(s, spec) >= _unspike(spec, s.peak)))
 
     def _still_level(self, s: _Series, spec: AnomalyMetric) -> float:
         spread = max(s.low_dev, LOW_SPREAD * s.low)  # a main's minimum wanders with its use
@@ -377,10 +445,16 @@ class SensorAnomaly(DetectorBase):
             top = min(_spike_scale(spec, s.day_max), cap)  # a spike must not become a peak
             s.peak_dev += DAY_RATE * (abs(top - s.peak) - s.peak_dev)
             s.peak += DAY_RATE * (top - s.peak)
-            leaking = spec.continuous_flow and t - s.still_t >= self.config.flow_hours * HOUR / 2
-            if not leaking:  # a leak must not become the usual minimum
-                s.low_dev += DAY_RATE * (abs(s.day_min - s.low) - s.low_dev)
-                s.low += DAY_RATE * (s.day_min - s.low)
+            # a day that never came down to still flowed all day: a leak must not become
+            # the usual minimum (a main still for an hour a night is learned as usual)
+            leaking = spec.continuous_flow and s.still_t < s.day * DAY - self._offset
+            if not leaking:
+                # clipped like the profile: one odd day (a main shut for repairs, a burst)
+                # moves the minimum and its spread by a bounded step, not for weeks
+                spread = max(MAD_TO_SIGMA * s.low_dev, LOW_SPREAD * s.low, spec.still_below)
+                step = max(-HUBER_C * spread, min(HUBER_C * spread, s.day_min - s.low))
+                s.low_dev += DAY_RATE * (abs(step) - s.low_dev)
+                s.low += DAY_RATE * step
         s.days += 1
 
     # ------------------------------------------------------------ verdicts
@@ -422,7 +496,7 @@ class SensorAnomaly(DetectorBase):
         per_hour = spec.reading == "delta"
         evidence: dict[str, Any] = {
             "metric": ev.metric, "test": test, "score": _r(score),
-            "threshold": self.config.threshold, "value": ev.value,
+            "threshold": self.config.threshold, "value": v.value,
             "rate_per_h" if per_hour else "reading": _r(v.rate),
             "usual_daily_min": _r(s.low), "usual_daily_peak": _r(_unspike(spec, s.peak)),
             "event_id": ev.event_id,
@@ -440,6 +514,26 @@ class SensorAnomaly(DetectorBase):
         return self.decision("sensor_anomaly", "device", ev.device_id, status,  # type: ignore[arg-type]
                              s.severity, s.open_start, ev.t, evidence,
                              self.registry.device_grid(ev.device_id))
+
+
+def _specificity(spec: AnomalyMetric) -> tuple[int, bool, bool]:
+    return len(spec.device_prefix), spec.unit is not None, spec.placement != "any"
+
+
+def _hourly(s: _Series, spec: AnomalyMetric, value: float,
+            dt: float) -> tuple[float, float] | None:
+    """(value, seconds) to judge: the reading itself, or once sub-hourly readings cover
+    about an hour, their sum (an amount) or time-weighted mean (a level); ``None`` while
+    they do not yet. A longer reading after some short ones takes them in with it."""
+    if dt >= HOURLY_S and not s.part_dt:
+        return value, dt  # an hourly (or slower) meter: as it is
+    s.part_v += value if spec.reading == "delta" else value * dt
+    s.part_dt += dt
+    if s.part_dt < HOURLY_S:
+        return None
+    total, span = s.part_v, s.part_dt
+    s.part_v = s.part_dt = 0.0
+    return (total if spec.reading == "delta" else total / span), span
 
 
 def _learn_interval(s: _Series, dt: float) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from gridwatch.events import STREAMS, Event
@@ -51,6 +51,22 @@ class Decision:
     evidence: dict[str, Any] = field(default_factory=dict)
     grid_id: str | None = None
     detector: str = ""
+
+
+def restore_slots(obj: Any, state: tuple[None, dict[str, Any]] | dict[str, Any]) -> None:
+    """Unpickle a slotted dataclass, giving fields a checkpoint predates their defaults.
+
+    Used as ``__setstate__``: a checkpoint written before a field was added then
+    restores (after an upgrade, or a hot reload) instead of leaving the slot unset.
+    """
+    slots = (state[1] if isinstance(state, tuple) else state) or {}
+    for f in fields(obj):
+        if f.name in slots:
+            setattr(obj, f.name, slots[f.name])
+        elif f.default is not MISSING:
+            setattr(obj, f.name, f.default)
+        elif f.default_factory is not MISSING:
+            setattr(obj, f.name, f.default_factory())
 
 
 @runtime_checkable

@@ -47,12 +47,12 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 from typing import Any
 
 from config.presence import PresenceConfig, TagRule
-from detectors.base import SEVERITY_RANK, Decision, DetectorBase
+from detectors.base import SEVERITY_RANK, Decision, DetectorBase, restore_slots
 from detectors.routine import HOUR, SilenceLine, hour_index, waking_deadline
 from gridwatch.events import Access, Event, Iot, iso
 from gridwatch.registry import Registry
@@ -61,22 +61,6 @@ UNKNOWN, IN, OUT = 0, 1, 2
 PERSON, HOME = 0, 1
 INF = math.inf
 COVERED = "covered"  # a quiet spell reported by raising the home's open no_usage
-
-
-def _restore(obj: Any, state: tuple[None, dict[str, Any]] | dict[str, Any]) -> None:
-    """Unpickle a slotted state, giving fields a checkpoint predates their defaults.
-
-    A checkpoint written before a field was added (``confirm``, ``heard``…)
-    then restores instead of leaving the slot unset.
-    """
-    slots = (state[1] if isinstance(state, tuple) else state) or {}
-    for f in fields(obj):
-        if f.name in slots:
-            setattr(obj, f.name, slots[f.name])
-        elif f.default is not MISSING:
-            setattr(obj, f.name, f.default)
-        elif f.default_factory is not MISSING:
-            setattr(obj, f.name, f.default_factory())
 
 
 @dataclass(slots=True)
@@ -100,7 +84,7 @@ class _Person:
     ep_evidence: dict[str, Any] = field(default_factory=dict)
     queued: float = 0.0
 
-    __setstate__ = _restore
+    __setstate__ = restore_slots
 
 
 @dataclass(slots=True)
@@ -126,7 +110,7 @@ class _Home:
     held: bool = False  # the resident is out or in another episode: judge when that ends
     queued: float = 0.0
 
-    __setstate__ = _restore
+    __setstate__ = restore_slots
 
     def vol_anchor(self, volume: float) -> float:
         """Time after which less than the window's volume was used."""

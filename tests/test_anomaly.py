@@ -288,3 +288,106 @@ def test_snapshot_restore_continues_identically() -> None:
     later = [d for d in whole if d.t > series[299][0]]
     assert [(d.status, d.severity, hours(d)) for d in rest] == [
         (d.status, d.severity, hours(d)) for d in later] != []
+
+
+# ------------------------------------------------------------ cadences, mains, device classes
+def quarters(rng: random.Random, days: int) -> Iterator[list[float]]:
+    """A household's power per quarter hour: bursts of appliances on a fridge's base."""
+    for h in range(days * 24):
+        local = local_hour(h)
+        busy = 0.25 if 18 <= local <= 22 or 7 <= local <= 8 else 0.03
+        yield [0.04 + (rng.lognormvariate(math.log(0.4), 0.6) if rng.random() < busy else 0.0)
+               for _ in range(4)]
+
+
+def test_a_quarter_hourly_meter_is_judged_as_the_same_meter_read_hourly() -> None:
+    """96 readings a day (a State Grid meter) or 24: the same verdicts, the same evidence.
+    Sub-hourly amounts are summed into hours before any test, so a burst over a quarter
+    hour does not raise the floors and limits that were learned for hours."""
+    rng = random.Random(21)
+    heater = lambda h, q: q + (0.5 if ONSET <= h < ONSET + 12 else 0.0)  # noqa: E731
+    days = [[heater(h, q) for q in qs] for h, qs in enumerate(quarters(rng, 21))]
+    hourly, quarterly = [(T0, 0.0)], [(T0, 0.0)]
+    for h, qs in enumerate(days):
+        total = 0.0
+        for k, q in enumerate(qs):
+            total += q
+            quarterly.append((T0 + HOUR * h + 900.0 * (k + 1), q))
+        hourly.append((T0 + HOUR * (h + 1), total))
+
+    def verdicts(series: list[tuple[float, float]]) -> list[tuple[object, ...]]:
+        return [(d.status, d.severity, hours(d), d.evidence["value"], d.evidence["score"])
+                for d in run(iter(series), "power")]
+
+    found = verdicts(hourly)
+    assert any(v[0] == "firing" and v[2][0] == "level_shift" for v in found)  # the heater
+    assert verdicts(quarterly) == found
+
+
+def flat_main(rng: random.Random, days: int) -> Series:
+    """A water main that never stands still: ~100 m³/h, a ±3 % daily rhythm, ±1 % noise."""
+    for h in range(days * 24):
+        yield T0 + HOUR * (h + 1), 100 * (1 + 0.03 * math.sin(2 * math.pi * local_hour(h) / 24)
+                                            ) * rng.uniform(0.99, 1.01)
+
+
+def public_main(det: SensorAnomaly | None = None) -> SensorAnomaly:
+    reg = Registry()
+    reg.put("devices", {"device_id": "m-1", "house_id": "", "grid_id": "g-1"})
+    return det or SensorAnomaly(SensorAnomalyConfig(), reg)
+
+
+def test_a_main_that_is_never_still_keeps_learning_and_a_fifth_more_is_a_leak() -> None:
+    """Its quiet days are days of use (never 'nobody home'), so its baseline warms up; a
+    leak of a fifth of its flow, begun at 13:00, is found in the night that follows (a
+    rise of water is a leak once it flowed through a usually still night hour)."""
+    det = SensorAnomaly(SensorAnomalyConfig(), Registry())
+    assert run(flat_main(random.Random(22), 28), "water", det=det) == []
+    assert det.series[("m-1", "water")].days >= 25
+    leak = run(flat_main(random.Random(22), 28), "water", lambda h, v: v + 20 * (h >= ONSET))
+    first = opened(leak)[0]
+    assert first.evidence["test"] == "level_shift" and (first.t - T0) / HOUR - ONSET <= 18
+
+
+def test_a_public_main_falling_to_a_fifth_fires_and_a_homes_water_falling_does_not() -> None:
+    """Public meters are watched both ways by default; a home's water falling to nothing
+    is no_usage's business (its resident's), not a sensor anomaly."""
+    fall = lambda h, v: v * (0.2 if ONSET <= h < ONSET + 12 else 1.0)  # noqa: E731
+    got = opened(run(flat_main(random.Random(23), 21), "water", fall, det=public_main()))
+    assert [d.evidence["test"] for d in got] == ["level_shift"]
+    assert 0 < (got[0].t - T0) / HOUR - ONSET <= 6
+    reg = Registry()
+    reg.put("devices", {"device_id": "m-1", "house_id": "h-1", "grid_id": "g-1"})
+    home = SensorAnomaly(SensorAnomalyConfig(), reg)
+    assert opened(run(flat_main(random.Random(23), 21), "water", fall, det=home)) == []
+
+
+def test_a_drifting_building_main_with_wandering_still_hours_is_no_leak() -> None:
+    """+40 % over five weeks and still only an hour or two a night: its minimum is
+    learned day by day, and still hours just over 24 h apart are not a leak until a
+    whole night flows."""
+    def drifting(rng: random.Random) -> Series:
+        for t, v in building_main(rng, 35):
+            yield t, v * (1 + 0.4 * (t - T0) / (35 * 86400))
+
+    for seed in range(3):
+        assert run(drifting(random.Random(seed)), "water", det=public_main()) == []
+
+
+def test_a_metric_spec_applies_to_its_device_class_only() -> None:
+    """Room thermometers (by prefix) watched as a level; other thermometers not at all."""
+    room = AnomalyMetric(metric="temperature", reading="level", direction="both",
+                         min_scale=0.2, device_prefix="th-room")
+    det = SensorAnomaly(SensorAnomalyConfig(metrics=[room]), Registry())
+    assert det.shard_key(Iot("a", T0, "th-room-7", "temperature", 20.0)) is not None
+    outdoor = Iot("b", T0, "th-out-1", "temperature", 20.0)
+    assert det.shard_key(outdoor) is None and det.observe(outdoor) == []
+
+
+def test_two_specs_for_one_device_class_are_refused() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    water = AnomalyMetric(metric="water", continuous_flow=True)
+    with pytest.raises(ValidationError, match="same device class"):
+        SensorAnomalyConfig(metrics=[water, water])
