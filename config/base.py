@@ -15,5 +15,11 @@ class Section(BaseModel):
 
     def config_hash(self) -> str:
         """A short digest that alerts carry, so every decision names the config it ran under."""
-        data = orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-        return hashlib.sha256(data).hexdigest()[:12]
+        return hash_of(self)
+
+
+def hash_of(*sections: BaseModel) -> str:
+    """The digest of one section, or of several a detector runs under together."""
+    dumps = [s.model_dump(mode="json") for s in sections]
+    data = orjson.dumps(dumps[0] if len(dumps) == 1 else dumps, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(data).hexdigest()[:12]

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from config.alerts import AlertSettings
 from config.base import Section
 from config.bridge import BridgeSettings
+from config.days import CalendarConfig
 from config.iot import DeviceOfflineConfig, SensorAnomalyConfig
 from config.observability import ObservabilitySettings
 from config.patterns import (
@@ -112,8 +113,9 @@ class PipelineSettings(Section):
 
 
 class DetectorSettings(Section):
-    """One section per detector family."""
+    """One section per detector family, and the calendar of day types they share."""
 
+    calendar: CalendarConfig = Field(default_factory=CalendarConfig)
     sensor_threshold: SensorThresholdConfig = Field(default_factory=SensorThresholdConfig)
     sensor_anomaly: SensorAnomalyConfig = Field(default_factory=SensorAnomalyConfig)
     device_offline: DeviceOfflineConfig = Field(default_factory=DeviceOfflineConfig)

@@ -175,6 +175,15 @@ class PresenceConfig(Section):
     same_trip_minutes: float = Field(default=30.0, ge=0, description="passes in the same "
                                      "direction within this are one trip (door, building, "
                                      "community gate)")
+    exit_grace_minutes: float = Field(default=5.0, ge=0, description="home activity reported "
+                                      "this soon after an `out` pass is the leaving itself, not "
+                                      "a return (a motion sensor's hold time, the door closing "
+                                      "behind them)")
+    outing_habit_share: float = Field(
+        default=1 / 3, gt=0, le=1, description="a silence at home begun within an hour of "
+        "when the lone resident goes out on at least this share of days may be an outing "
+        "whose `out` pass the readers missed (an unrecognised face, a tailgate): the learned "
+        "stay_in then waits at least their outing line from that hour")
     out_factor: float = Field(default=2.0, ge=1, description="alert line: longest recent "
                               "outing that started at (±1 h) or ran through this hour, "
                               "times this… (the same line as a home's silences)")

@@ -40,8 +40,11 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
+from config.base import hash_of
+from config.days import CalendarConfig
 from config.iot import AnomalyMetric, SensorAnomalyConfig
 from detectors.base import SEVERITY_RANK, Decision, DetectorBase, restore_slots
+from detectors.days import DayTypes
 from gridwatch.events import Event, Iot
 from gridwatch.registry import Registry
 
@@ -156,12 +159,14 @@ class SensorAnomaly(DetectorBase):
     version = "1"
     streams = frozenset({"iot"})
     observe_filters = True
-    _not_state = ("config", "registry", "_specs", "_classes", "_spec_of", "_offset",
+    _not_state = ("config", "registry", "_days", "_specs", "_classes", "_spec_of", "_offset",
                   "_floor_mad")
 
-    def __init__(self, config: SensorAnomalyConfig, registry: Registry) -> None:
+    def __init__(self, config: SensorAnomalyConfig, registry: Registry,
+                 days: DayTypes | None = None) -> None:
         self.config = config
         self.registry = registry
+        self._days = days or DayTypes(CalendarConfig())
         # a metric with one spec for every device (the default) needs no lookup per device
         by_metric: dict[str, list[AnomalyMetric]] = {}
         for m in config.metrics:
@@ -174,6 +179,9 @@ class SensorAnomaly(DetectorBase):
         self._offset = config.utc_offset_h * HOUR
         self._floor_mad = config.scale_floor * MAD_TO_SIGMA
         self.series: dict[tuple[str, str], _Series] = {}
+
+    def config_hash(self) -> str:
+        return hash_of(self.config, self._days.config)
 
     def shard_key(self, event: Event) -> str | None:
         if not isinstance(event, Iot) or self._spec(event) is None:
@@ -364,11 +372,11 @@ class SensorAnomaly(DetectorBase):
         return expected, z
 
     def _bins(self, t: float) -> tuple[int, int, int]:
-        """Local hour, its weekday/weekend profile bin, and the other day type's bin."""
+        """Local hour, its working-day/rest-day profile bin, and the other day type's bin."""
         local = t + self._offset
         hour = int(local // HOUR) % 24
-        weekend = (int(local // DAY) + 3) % 7 >= 5  # 1970-01-01 was a Thursday
-        return hour, hour + 24 * weekend, hour + 24 * (not weekend)
+        rest = self._days.rest(int(local // DAY))
+        return hour, hour + 24 * rest, hour + 24 * (not rest)
 
     def baseline(self, device_id: str, metric: str, t: float) -> tuple[float, float] | None:
         """Expected rate (or level) at ``t`` and the latest score: for plots and debugging."""

@@ -43,8 +43,11 @@ from typing import Any
 
 from scipy.special import betainc
 
+from config.base import hash_of
+from config.days import CalendarConfig
 from config.patterns import CrowdConfig
 from detectors.base import SEVERITY_RANK, Decision, DetectorBase
+from detectors.days import DayTypes
 from detectors.reorder import Deadlines, EventTimeBuffer
 from gridwatch.events import Access, Event
 from gridwatch.registry import Registry
@@ -139,10 +142,12 @@ class Crowd(DetectorBase):
     version = "1"
     streams = frozenset({"access"})
     observe_filters = True  # (``next_due`` stays "every step": the buffer keeps the watermark)
-    _not_state = ("config", "registry", "_w", "_offset", "_alpha_day", "_alpha_end",
+    _not_state = ("config", "registry", "_days", "_w", "_offset", "_alpha_day", "_alpha_end",
                   "_level_rate", "_min_n", "_hold", "_delay")
 
-    def __init__(self, config: CrowdConfig, registry: Registry) -> None:
+    def __init__(self, config: CrowdConfig, registry: Registry,
+                 days: DayTypes | None = None) -> None:
+        self._days = days or DayTypes(CalendarConfig())
         self.config = config
         self.registry = registry
         self._w = config.window_minutes * 60.0
@@ -159,6 +164,9 @@ class Crowd(DetectorBase):
         self.grid_open: dict[str, str] = {}  # grid → the place holding its episode
         self.buffer: EventTimeBuffer[Access] = EventTimeBuffer()
         self.deadlines = Deadlines()
+
+    def config_hash(self) -> str:
+        return hash_of(self.config, self._days.config)
 
     def shard_key(self, event: Event) -> str | None:
         if type(event) is not Access or not self.config.enabled:
@@ -289,8 +297,8 @@ class Crowd(DetectorBase):
     # ------------------------------------------------------------ baseline
     def _bin(self, t: float) -> int:
         local = t + self._offset
-        weekend = (int(local // DAY) + 3) % 7 >= 5  # epoch day 0 was a Thursday
-        return int(local % DAY // HOUR) + (24 if weekend else 0)
+        rest = self._days.rest(int(local // DAY))  # a holiday is a Sunday, a worked Sunday not
+        return int(local % DAY // HOUR) + (24 if rest else 0)
 
     def _follow(self, s: _Series, b: int, x: float) -> None:
         """The level: how the last hour or so runs against the bins (outside episodes)."""

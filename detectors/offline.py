@@ -288,14 +288,20 @@ class DeviceOffline(DetectorBase):
                 or clock.t - clock.first < self._min_history_s \
                 or clock.dev > self._max_irregularity:
             return None
-        silence = self._factor(clock) * clock.iv
+        factor = self._factor(clock)
+        if factor is None:
+            return None  # too lossy to be a schedule (a meter reporting only on use)
+        silence = factor * clock.iv
         if clock.t + silence < last:
             return None  # this stream stopped while the device kept speaking: not liveness
         return silence
 
-    def _factor(self, clock: _Clock) -> float:
+    def _factor(self, clock: _Clock) -> float | None:
         """Reports missed before a deadline: enough that lost reports alone reach it with
-        probability ``max_false_rate`` at the clock's own loss rate (3.5 for 1 % loss).
+        probability ``max_false_rate`` at the clock's own loss rate (3.5 for 1 % loss);
+        ``None`` when more than ``MAX_FACTOR`` would be needed (over ~31 % of slots empty):
+        such a clock is no schedule — a meter that reports only when used, on its 15-minute
+        slots, sleeps through the night — and only another clock (a heartbeat) judges it.
 
         Most clocks lose fewer reports than that, and then the answer is the configured
         ``factor`` without two logarithms (``_calm_loss`` keeps a margin, so the result
@@ -304,7 +310,7 @@ class DeviceOffline(DetectorBase):
             return self._calm_factor
         loss = min(max(clock.loss, 0.001), 0.5)
         needed = math.log(self.config.max_false_rate) / math.log(loss) + 0.5
-        return min(max(self.config.factor, needed), MAX_FACTOR)
+        return None if needed > MAX_FACTOR else min(max(self.config.factor, needed), MAX_FACTOR)
 
     def _deadline(self, d: _Device, silence: float) -> float:
         return d.anchor + max(silence, self.config.min_silence_s)

@@ -53,7 +53,7 @@ from typing import Any
 
 from config.presence import PresenceConfig, TagRule
 from detectors.base import SEVERITY_RANK, Decision, DetectorBase, restore_slots
-from detectors.routine import HOUR, SilenceLine, hour_index, waking_deadline
+from detectors.routine import HOUR, Habit, SilenceLine, hour_index, waking_deadline
 from gridwatch.events import Access, Event, Iot, iso
 from gridwatch.registry import Registry
 
@@ -73,7 +73,8 @@ class _Person:
     where_t: float = -INF
     out_since: float = -INF  # the current (or last) outing: [out_since, back_t)
     back_t: float = -INF
-    line: SilenceLine | None = None  # outings, for a tag with out_hours
+    line: SilenceLine | None = None  # outings, for a tag with out_hours or a lone resident
+    habit: Habit | None = None  # when a lone resident goes out, by hour of the day
     confirm: bool = False  # a learned stay_in is due: waiting for a report proving the home seen
     returns: int = 0  # outings that ended in a sign of return (a pass in, activity at home)
     unseen: int = 0  # outings that ended in another `out`: the return went unrecorded
@@ -166,7 +167,7 @@ class Presence(DetectorBase):
     streams = frozenset({"access", "iot"})
     observe_filters = True  # observe routes the event itself and drops what has no key
     _not_state = ("config", "registry", "_rules", "_off", "_tz", "_night", "_water_tags",
-                  "_metrics", "_live", "_blind")
+                  "_metrics", "_live", "_blind", "_grace")
 
     def __init__(self, config: PresenceConfig, registry: Registry) -> None:
         self.config = config
@@ -179,6 +180,7 @@ class Presence(DetectorBase):
         self._water_tags = frozenset(nu.tags) if nu.enabled else frozenset()
         self._live = frozenset(config.liveness_metrics)
         self._blind = config.blind_hours * HOUR
+        self._grace = config.exit_grace_minutes * 60
         self._metrics = frozenset(config.activity_metrics) | {"water"} | self._live | (
             {"power"} if config.power_active_kwh_per_h else set())
         self.persons: dict[str, _Person] = {}
@@ -352,8 +354,10 @@ class Presence(DetectorBase):
             h.born = h.reset = t  # the home's history starts with its first sign
         self._home_overdue(house, h, t, out)
         p = self._person(h.pid)
-        if p.where == OUT and since < p.where_t:
-            t = min(t, p.where_t)  # used before leaving: not a sign they are back
+        if p.where == OUT and since < p.where_t + self._grace:
+            # used before leaving, or reported as they left (a motion sensor's hold time, the
+            # door closing behind them): not a sign they are back
+            t = min(t, p.where_t)
             moves = False
         self._sign(h.pid, p, t, None, out, moves)
 
@@ -389,6 +393,8 @@ class Presence(DetectorBase):
             rule = self.rule(pid)
             if rule is not None and rule.out_hours is not None:
                 p.line = SilenceLine()
+            if house is not None and self._resident(house) == pid:
+                p.line, p.habit = p.line or SilenceLine(), Habit()
         return p
 
     def _sign(self, pid: str, p: _Person, t: float, direction: str | None,
@@ -402,6 +408,8 @@ class Presence(DetectorBase):
             h = self.homes.get(p.house or "")
             if h is not None and h.pid == pid:
                 self._learn_act(h, p, t)
+            if p.habit is not None:
+                p.habit.seen(hour_index(t, self._off), self.config.line_fade_per_day)
             if p.ep_kind and t > p.ep_t:
                 self._catch_up(pid, p, t, out)
                 self._close(pid, p, t, out)
@@ -425,6 +433,8 @@ class Presence(DetectorBase):
         if where == OUT and (p.where != OUT or t - p.where_t > same_trip):
             p.out_since, p.back_t = t, INF  # a new outing (a second `out` means they were in)
             p.unseen += p.where == OUT
+            if p.habit is not None:
+                p.habit.note(hour_index(t, self._off), self.config.line_fade_per_day)
         elif where == IN and p.where == OUT:
             p.back_t, p.returns = t, p.returns + 1
             if p.line is not None and not p.ep_kind:
@@ -480,32 +490,57 @@ class Presence(DetectorBase):
         ``blind_hours`` (meters fold what they counted into their first
         reading back, and devices return in any order).
 
-        A silence begun in the night window (no_usage's 22–06) whose line ends
-        before the night does is sleep, as it is for water: it is judged again
-        from the end of the night by the morning's line. A few nights with a
-        toilet visit say little about a night without one, and an alerted
-        silence teaches nothing, so without this one short night line would
-        alert every night it is slept through.
+        A silence begun as the household's sleep begins (in the night window,
+        no_usage's 22–06, after a toilet visit; or in the evening by someone who
+        goes to bed at eight) whose line ends inside the night is sleep, as it is
+        for water: it is judged again from the end of the night by the morning's
+        line. A few nights with a toilet visit say little about a night without
+        one, and an alerted silence teaches nothing, so without this one short
+        night line would alert every night it is slept through. Where the
+        resident may be out unrecorded, the line is at least their outing's
+        (:meth:`_usual_outing`).
         """
         h = self.homes.get(p.house or "")
         seen = p.last_seen
         if h is None:
             return None
         line = self._line(h.act, seen, h.born)
-        if line is not None:
-            due = seen + line * HOUR
-            wake = waking_deadline(seen, 0.0, self._night, self._off)
-            if wake > seen and waking_deadline(due, 0.0, self._night, self._off) > due:
-                # begun at night and due before it ends: sleep, judged by the morning's line
-                morning = self._line(h.act, wake, h.born)
-                due = wake + (morning if morning is not None
-                              else self.config.silence_min_hours) * HOUR
-        elif (young := self._young_line(h.act, seen, h.born)) is not None:
-            due = seen + young * HOUR
-        else:
-            return None
+        if line is None and (line := self._young_line(h.act, seen, h.born)) is None:
+            return None  # (a young line ends in waking hours)
+        due = seen + line * HOUR
+        wake = waking_deadline(due, 0.0, self._night, self._off)
+        if wake > due and self._bedtime(h, seen):  # sleep: judged again by the morning's line
+            morning = self._line(h.act, wake, h.born)
+            due = wake + (morning if morning is not None
+                          else self.config.silence_min_hours) * HOUR
+        due = max(due, seen + self._usual_outing(p, seen) * HOUR)
         due = self._past_blind(h, seen, due)
         return _Plan(due, "stay_in", seen, "learned", (due - seen) / HOUR)
+
+    def _bedtime(self, h: _Home, seen: float) -> bool:
+        """A silence begun as this household's sleep begins: in the night window, or at
+        an evening hour from which its silences run into the night (an early bedtime).
+        A silence begun at an hour the household is usually up for hours yet is judged
+        by its own line even when that ends at night (an evening fall is not a sleep)."""
+        if waking_deadline(seen, 0.0, self._night, self._off) > seen:
+            return True
+        local = (seen + self._off) % 86400
+        night = seen + (self._night[0] * HOUR - local) % 86400
+        return seen + h.act.started(hour_index(seen, self._off)) * HOUR >= night
+
+    def _usual_outing(self, p: _Person, seen: float) -> float:
+        """Hours a silence begun at ``seen`` may last as a missed outing (0: not likely).
+
+        A face the gate did not recognise or a tailgate loses the `out` pass, and the
+        home falls silent as it would on a fall. Where the resident leaves within an hour
+        of this one on ``outing_habit_share`` of days, that is the likelier reading of the
+        silence, so the learned line is at least their outing line from here; at other
+        hours a quiet home is judged by its own line.
+        """
+        cfg, hour = self.config, hour_index(seen, self._off)
+        if p.habit is None or p.line is None or p.habit.share(hour) < cfg.outing_habit_share:
+            return 0.0
+        return p.line.limit(hour, cfg.out_factor, cfg.out_buffer_hours, spread=2) or 0.0
 
     def _past_blind(self, h: _Home, seen: float, due: float) -> float:
         """``due``, or later: a silence that ran through a blind spell is judged only
@@ -558,6 +593,8 @@ class Presence(DetectorBase):
         return None if hours is None else max(hours, cfg.silence_min_hours)
 
     def _out_plan(self, p: _Person, hours: float) -> _Plan:
+        """The outing's line; an outing begun in the night at an hour this person is never
+        out (night wandering, the classic pattern of dementia) is judged at the floor."""
         cfg = self.config
         limit, how = hours, "fixed"
         if p.line is not None and p.line.count >= cfg.out_min_outings:
@@ -565,6 +602,9 @@ class Presence(DetectorBase):
                                 cfg.out_buffer_hours, spread=2)
             if line is not None and line < hours:
                 limit, how = max(line, cfg.out_min_hours), "learned"
+            elif line is None and waking_deadline(p.out_since, 0.0, self._night,
+                                                  self._off) > p.out_since:
+                limit, how = min(hours, cfg.out_min_hours), "night"
         return _Plan(p.out_since + limit * HOUR, "out_no_return", p.out_since, how, limit)
 
     def _person_next(self, pid: str, p: _Person) -> float | None:
@@ -690,9 +730,10 @@ class Presence(DetectorBase):
         plans = [_Plan(fixed, "no_usage", anchor, "fixed", nu.window_hours)]
         seen = max(h.use_last, h.reset)
         line = self._line(h.water, seen, h.born)
+        p = self.persons[h.pid]  # (a missed exit silences the taps as it does the home)
         due: float | None = None
         if line is not None:
-            due = seen + line * HOUR
+            due = seen + max(line, self._usual_outing(p, seen)) * HOUR
             wake = waking_deadline(due, 0.0, self._night, self._off)
             if wake > due:  # no water at night proves nothing: judge again by the morning's line
                 morning = self._line(h.water, wake, h.born)
@@ -700,7 +741,8 @@ class Presence(DetectorBase):
         else:  # a young home: its waking line, from the morning if begun at night
             wake = waking_deadline(seen, 0.0, self._night, self._off)
             young = self._young_line(h.water, wake, h.born)
-            due = None if young is None else wake + young * HOUR
+            due = None if young is None else wake + max(young,
+                                                        self._usual_outing(p, wake)) * HOUR
         if due is not None and due < fixed:
             plans.append(_Plan(due, "no_usage", seen, "learned", (due - seen) / HOUR))
         return min(plans, key=lambda x: x.due)

@@ -58,6 +58,11 @@ class SilenceLine:
         self.hours[hod] = max(self.hours[hod], length_h)
         self.count += 1
 
+    def started(self, start_hour: int, spread: int = 1) -> float:
+        """The longest recent silence that began within ``spread`` hours of this one."""
+        hod = start_hour % 24
+        return float(max(self.hours[(hod + k) % 24] for k in range(-spread, spread + 1)))
+
     def limit(self, start_hour: int, factor: float, buffer_h: float, spread: int = 1,
               reach: int = 3, cap_h: float = float("inf")) -> float | None:
         """Alert line for a silence starting at this hour, or ``None`` if none nearby.
@@ -83,6 +88,52 @@ class SilenceLine:
         if longest <= 0:
             return None
         return float(longest) + min(float(longest) * (factor - 1), cap_h) + buffer_h
+
+
+@dataclass(slots=True)
+class Habit:
+    """How often something begins at each local hour of the day, fading per day (~150 bytes).
+
+    ``seen`` counts the days it could have happened (any sign of life), ``note``
+    one time it did; ``share`` is the fading fraction of days on which it began
+    within an hour of this one.
+
+    >>> habit = Habit()
+    >>> for day in range(10):
+    ...     habit.seen(day * 24 + 8, 0.98)
+    ...     if day % 2 == 0:
+    ...         habit.note(day * 24 + 15, 0.98)     # out every other afternoon at 15:00
+    >>> round(habit.share(10 * 24 + 16), 1), habit.share(10 * 24 + 9)
+    (0.5, 0.0)
+    """
+
+    starts: array = field(default_factory=lambda: array("f", bytes(4 * 24)))
+    days: float = 0.0
+    day: int = -1
+
+    def seen(self, hour: int, per_day: float) -> None:
+        day = hour // 24
+        if self.day < 0:
+            self.day, self.days = day, 1.0
+        elif day > self.day:
+            gap = day - self.day
+            fade = per_day ** gap
+            for k in range(24):
+                self.starts[k] *= fade
+            # the days in between count too, each fading from its own day on
+            self.days = self.days * fade + (gap if per_day == 1 else
+                                            (1 - fade) / (1 - per_day))
+            self.day = day
+
+    def note(self, hour: int, per_day: float) -> None:
+        self.seen(hour, per_day)
+        self.starts[hour % 24] += 1.0
+
+    def share(self, hour: int, spread: int = 1) -> float:
+        if self.days <= 0:
+            return 0.0
+        hod = hour % 24
+        return sum(self.starts[(hod + k) % 24] for k in range(-spread, spread + 1)) / self.days
 
 
 def waking_deadline(since: float, hours: float, night: tuple[int, int],

@@ -244,3 +244,39 @@ def test_summaries_say_how_many_against_how_many() -> None:
     assert summarize(got[0], [], "zh-CN").startswith("出入口 gate-1 15 分钟内 ")
     assert "平时约" in summarize(got[0], [], "zh-CN")
     assert summarize(got[-1], [], "en").startswith("gate gate-1: crowd dispersed (peak ")
+
+
+def test_a_worked_sunday_and_a_weekday_holiday_follow_the_official_calendar() -> None:
+    """China moves rest days (调休): 2025-01-26 was a Sunday worked for Spring Festival,
+    2025-01-29 a Wednesday off. Commuters on the worked Sunday are the usual working-day
+    rush, not a crowd; without the official calendar the same Sunday is one."""
+    from datetime import date, datetime, timedelta, timezone
+
+    from config.days import CalendarConfig
+    from detectors.days import DayTypes
+
+    official = DayTypes(CalendarConfig())
+
+    def rushes(days: DayTypes) -> list[Decision]:
+        reg = Registry()
+        reg.put("gates", {"gate_id": "gate-1", "grid_id": "g1", "house_id": ""})
+        for i in range(40):
+            reg.put("persons", {"person_id": f"r{i}", "house_id": "h"})
+        det, out = Crowd(CrowdConfig(grid_level=False), reg, days), []
+        first = datetime(2025, 1, 1, tzinfo=timezone(timedelta(hours=8)))
+        for d in range(26):
+            midnight = (first + timedelta(days=d)).timestamp()
+            working = not official.rest(int((midnight + 8 * 3600) // 86400))
+            for i in range(40):  # a working day's 07:00 rush, or a rest day spread out
+                t = midnight + (7 * 3600 + i * 60 if working else 9 * 3600 + i * 900)
+                out += det.observe(Access(f"{d}-{i}", t, "gate-1", "out", "face", f"r{i}"))
+            out += det.advance(midnight + 86400)
+        return [x for x in out if x.status == "firing"]
+
+    assert rushes(official) == []
+    plain = DayTypes(CalendarConfig(official=False, work_days=(date(2025, 1, 26),)))
+    assert rushes(plain) == []  # the same day named by the deployment instead
+    weekends_only = DayTypes(CalendarConfig(official=False))
+    fired = rushes(weekends_only)
+    assert [datetime.fromtimestamp(x.t, timezone(timedelta(hours=8))).date() for x in fired
+            ][:1] == [date(2025, 1, 26)]

@@ -423,3 +423,72 @@ def test_a_checkpoint_from_before_the_blind_home_fields_restores() -> None:
     def key(ds: list[Decision]) -> list[tuple[str, str, str, float, float]]:
         return [(d.kind, d.status, d.severity, d.start, d.t) for d in ds]
     assert key(twin.advance(T0 + 10 * DAY)) == key(det.advance(T0 + 10 * DAY)) != []
+
+
+# ------------------------------------------------------------------ readers that miss
+def afternoons_out(days: int, back: float = 17.5) -> list[Event]:
+    """p-1 up 07-22 (motion and water every half hour), out every day 15:00 → ``back``."""
+    evs: list[Event] = []
+    for d in range(days):
+        for k in range(30):
+            h = 7 + k / 2
+            if not 15 <= h < back:
+                evs += [motion(d * DAY + h * H), water(d * DAY + (h + .1) * H, 0.004)]
+        evs += [gate(d * DAY + 15 * H, "p-1", "out"), gate(d * DAY + back * H, "p-1", "in")]
+    return sorted(evs, key=lambda e: e.t)
+
+
+def test_a_missed_exit_at_the_usual_outing_hour_is_the_outing_not_a_fall() -> None:
+    """The gate lost the 15:00 `out` of day 9 (an unrecognised face, a tailgate): the home
+    goes quiet at the hour the resident leaves every day, for as long as they are usually
+    out. Judged by the home's 2 h line it was a stay_in at 16:40; it is not one. The same
+    silence at 10:00, an hour they are always home, is still found at the learned line."""
+    days = afternoons_out(10)
+    missed = [e for e in days if e.event_id != f"a{9 * DAY + 15 * H}p-1out"]
+    assert len(missed) == len(days) - 1
+    assert run(detector(), missed, until=10 * DAY) == []
+    fall = [e for e in days if e.t < T0 + 9 * DAY + 10 * H]
+    got = run(detector(), fall, until=9 * DAY + 18 * H)
+    assert got[0][:3] == ("stay_in", "p-1", "firing") and got[0][5] - got[0][4] < 3
+
+
+def test_motion_reported_as_the_resident_leaves_is_not_their_return() -> None:
+    """A PIR's report two minutes after the `out` pass (its hold time, the door closing
+    behind them) does not bring them home, so no stay_in while they are out."""
+    days = afternoons_out(10)
+    stray = [motion(9 * DAY + 15 * H + 120)]
+    assert run(detector(), sorted(days + stray, key=lambda e: e.t), until=10 * DAY) == []
+
+
+def test_an_early_sleeper_is_not_alerted_in_the_night_and_a_fall_is_found_in_the_morning() -> None:
+    """Last water at 20:00, up at 05:30, a toilet visit at 01:00 every night but the
+    tenth: the line of a silence from 20:00 (~9 h) ends in the night, where silence is
+    sleep, so it is judged from 06:00 by the morning's line. Without any morning
+    activity (a fall at 20:00) the stay_in comes in the morning."""
+    evs: list[Event] = []
+    for d in range(12):
+        for k in range(30):
+            evs += [motion(d * DAY + (5.5 + k / 2) * H), water(d * DAY + (5.5 + k / 2) * H, .004)]
+        if d != 9:
+            evs.append(motion(d * DAY + 25 * H))
+    evs.sort(key=lambda e: e.t)
+    assert run(detector(), evs, until=11 * DAY) == []
+    fall = [e for e in evs if e.t <= T0 + 9 * DAY + 20 * H]
+    got = run(detector(), fall, until=11 * DAY)
+    assert got[0][:3] == ("stay_in", "p-1", "firing")
+    assert 10 * 24 + 6 <= got[0][5] <= 10 * 24 + 10  # in the morning, not at 05:00
+
+
+def test_a_night_wander_at_an_hour_never_out_is_found_at_the_floor() -> None:
+    """A dementia resident out every morning 08:30–10:00 leaves at 01:30 for the first
+    time: night wandering is judged at out_min_hours (4 h), not at the fixed 8 h."""
+    evs: list[Event] = []
+    for d in range(10):
+        evs += [gate(d * DAY + 8.5 * H, "p-2", "out"), gate(d * DAY + 10 * H, "p-2", "in")]
+    evs += [gate(10 * DAY + 1.5 * H, "p-2", "out"), gate(10 * DAY + 7.5 * H, "p-2", "in")]
+    got = run(detector(), evs, until=11 * DAY)
+    assert got[0][:3] == ("out_no_return", "p-2", "firing") and got[0][5] == 10 * 24 + 5.5
+    det = detector()
+    for ev in evs[:-1]:
+        det.observe(ev)
+    assert det.advance(T0 + 10 * DAY + 6 * H)[0].evidence["rule"] == "night"

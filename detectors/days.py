@@ -1,0 +1,61 @@
+"""Rest day or working day, per local date: the day types that learned baselines use.
+
+A gate's crowd and a meter's profile are learned separately for working days
+and rest days (the two day types of standard load profiles). Weekends are rest
+days, except where the calendar says otherwise: China's public holidays fall
+on weekdays and the weekends next to them are worked (调休), so the calendar
+follows the State Council's published schedule (the ``chinesecalendar``
+package) and a deployment's own dates (``detectors.calendar`` in the config).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import chinese_calendar
+
+from config.days import CalendarConfig
+
+EPOCH = date(1970, 1, 1).toordinal()
+
+
+def local_day(d: date) -> int:
+    """The local day number of a date: days since 1970-01-01 (``int(local_t // 86400)``)."""
+    return d.toordinal() - EPOCH
+
+
+class DayTypes:
+    """Whether a local day is a rest day; answers are remembered (a few hundred days).
+
+    >>> days = DayTypes(CalendarConfig())
+    >>> days.rest(local_day(date(2025, 1, 29)))   # Spring Festival, a Wednesday
+    True
+    >>> days.rest(local_day(date(2025, 1, 26)))   # a Sunday worked to make up for it
+    False
+    >>> days.rest(local_day(date(2031, 6, 7)))    # a Saturday past the published years
+    True
+    >>> DayTypes(CalendarConfig(official=False)).rest(local_day(date(2025, 1, 29)))
+    False
+    """
+
+    def __init__(self, config: CalendarConfig) -> None:
+        self.config = config
+        self._rest = {local_day(d) for d in config.rest_days}
+        self._work = {local_day(d) for d in config.work_days}
+        self._known: dict[int, bool] = {}
+
+    def rest(self, day: int) -> bool:
+        known = self._known.get(day)
+        if known is None:
+            known = self._known[day] = self._decide(day)
+        return known
+
+    def _decide(self, day: int) -> bool:
+        if day in self._rest or day in self._work:
+            return day in self._rest
+        if self.config.official:
+            try:
+                return not chinese_calendar.is_workday(date.fromordinal(day + EPOCH))
+            except NotImplementedError:  # a year the schedule does not cover
+                pass
+        return (day + 3) % 7 >= 5  # 1970-01-01 was a Thursday
