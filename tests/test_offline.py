@@ -336,3 +336,18 @@ def test_state_is_bounded_whatever_the_arrivals(arrivals: list[tuple[int, str, f
                for b in det.buildings.values())
     det.advance(t + 1000 * H)
     assert det.heap == []
+
+
+def test_a_meter_reporting_only_on_use_is_judged_by_its_heartbeat() -> None:
+    """Readings on its 15-minute slots when water ran (three slots in five by day, none
+    at night) look like a schedule losing two reports in five: no number of slots up to
+    MAX_FACTOR keeps a silent night under max_false_rate, so that clock judges nothing
+    and the 6-hourly heartbeat does. Nights are not outages; a dead device still is one."""
+    rng = random.Random(0)
+    uses = [Iot(f"w{q}", T0 + q * 900.0, "wm-1", "water", 0.004) for q in range(96 * 8)
+            if 7 <= (q % 96) / 4 < 22 and rng.random() < 0.6]
+    beats = periodic("wm-1", 6 * H, 0, 8 * 24 * H, metric="heartbeat")
+    assert play(detector(), uses + beats, 8 * 24 * H) == []
+    dead = [e for e in uses + beats if e.t < T0 + 6 * 24 * H]
+    got = play(detector(), dead, 9 * 24 * H)
+    assert [(d.status, d.evidence["expected_interval_h"]) for d in got] == [("firing", 6.0)]
