@@ -11,7 +11,9 @@ them (under ``rare_hour_share`` of their passes), as are the
 ``quiet_before_h`` hours before and ``quiet_after_h`` after — the core of
 their usual sleep: for a day worker the small hours, for a night-shift
 worker none of their working night. A
-*night day* has a pass in a quiet night hour. When the watermark passes a
+*night day* has a pass in a quiet night hour, or an outing through one (out
+before it, back after it: a night out has its passes at its edges). When the
+watermark passes a
 day's end, the persons active that day (and those with an open episode) are
 judged: ``min_night_days`` night days in the window, improbable at the
 person's own rate of night days (binomial tail ≤ ``alpha``), with a night
@@ -39,12 +41,14 @@ from array import array
 from dataclasses import dataclass, field
 
 from config.patterns import UnusualHoursConfig
-from detectors.base import Decision, DetectorBase
+from detectors.base import Decision, DetectorBase, restore_slots
 from gridwatch.events import Access, Event
 from gridwatch.registry import Registry
 
 HOUR, DAY = 3600.0, 86400.0
 EMPTY = -1
+RARE_OUT = 0.1  # out at an hour on fewer than one day in ten: that hour is spent in
+MAX_OUTING_S = 16 * HOUR  # an `out` and the next `in` further apart bracket a missed pass
 
 
 def _zeros24() -> array:
@@ -60,15 +64,20 @@ class _Profile:
     days: float = 0.0  # decayed active days
     night_days: float = 0.0  # decayed night days
     seen: int = 0  # active days folded, undecayed (capped): is there a history at all?
+    out: array = field(default_factory=_zeros24)  # decayed days spent out at each hour
 
-    def fold(self, day: int, counts: bytes | bytearray, night: bool, decay: float) -> None:
+    __setstate__ = restore_slots
+
+    def fold(self, day: int, counts: bytes | bytearray, night: bool, decay: float,
+             away: bytes | bytearray = b"") -> None:
         """Add one day, whatever the order days arrive in (weights are decay^(age))."""
         if day > self.day:
             if self.day != EMPTY:
                 f = decay ** (day - self.day)
-                hours = self.hours
+                hours, out = self.hours, self.out
                 for h in range(24):
                     hours[h] *= f
+                    out[h] *= f
                 self.days *= f
                 self.night_days *= f
             self.day = day
@@ -77,9 +86,15 @@ class _Profile:
         for h, c in enumerate(counts):
             if c:
                 hours[h] += w * c
+        for h in range(24 if any(away) else 0):
+            if away[h // 8] >> (h % 8) & 1:
+                self.out[h] += w
         self.days += w
         self.night_days += w * night
         self.seen = min(self.seen + 1, 10_000)
+
+    def out_shares(self) -> list[float]:
+        return [x / self.days for x in self.out] if self.days > 0 else [0.0] * 24
 
     def shares(self) -> list[float]:
         total = sum(self.hours)
@@ -96,12 +111,17 @@ class _Person:
     history: _Profile = field(default_factory=_Profile)
     open_start: float | None = None
     severity: str = ""
+    away: bytearray = field(default_factory=bytearray)  # per slot: hours wholly out, 24 bits
+    out_t: float = -math.inf  # the last `out` pass not yet followed by an `in`
+
+    __setstate__ = restore_slots
 
 
 @dataclass(frozen=True, slots=True)
 class _Baseline:
     quiet: tuple[int, ...]  # the person's quiet night hours
     rare: tuple[int, ...]  # night hours rare for them, quiet or not
+    stay: tuple[int, ...]  # quiet hours they are rarely out through (not a night worker's)
     night_share: float  # usual share of passes in the night window
     rate: float  # usual chance of a night day
     source: str  # "own history" or "population"
@@ -173,7 +193,7 @@ class UnusualHours(DetectorBase):
         self.persons: dict[str, _Person] = {}
         self.population: dict[str, _Profile] = {}
         # person-days the population learns at the close of a later day
-        self.pop_due: dict[int, list[tuple[str, int, bytes, bool]]] = {}
+        self.pop_due: dict[int, list[tuple[str, int, bytes, bool, bytes]]] = {}
         self.pending: dict[int, dict[str, None]] = {}
         self.open: dict[str, None] = {}
         self.next_close: int | None = None
@@ -224,7 +244,28 @@ class UnusualHours(DetectorBase):
         if p.counts[i] < 255:
             p.counts[i] += 1
         self.pending.setdefault(day, {})[event.person_id] = None
+        if event.direction == "out":
+            p.out_t = max(p.out_t, event.t)
+        elif event.t > p.out_t > -math.inf:
+            if event.t - p.out_t <= MAX_OUTING_S:  # longer: a pass was missed in between
+                self._away(event.person_id, p, p.out_t, event.t)
+            p.out_t = -math.inf
         return out
+
+    def _away(self, pid: str, p: _Person, left: float, back: float) -> None:
+        """Mark the whole hours between an `out` and the next `in` as hours spent out."""
+        if len(p.away) != 3 * self._ring:
+            p.away = bytearray(3 * self._ring)
+        first = math.ceil((left + self._offset) / HOUR)
+        for n in range(first, math.floor((back + self._offset) / HOUR)):
+            t = n * HOUR - self._offset
+            day = self._day(t)
+            if self.next_close is not None and day < self.next_close:
+                continue  # judged already
+            slot = self._slot(p, day)
+            hour = n % 24
+            p.away[slot * 3 + hour // 8] |= 1 << hour % 8
+            self.pending.setdefault(day, {})[pid] = None
 
     def _slot(self, p: _Person, day: int) -> int:
         slot = day % self._ring
@@ -235,6 +276,8 @@ class UnusualHours(DetectorBase):
             p.ring_days[slot] = day
             p.folded[slot] = p.night[slot] = 0
             p.counts[slot * 24:(slot + 1) * 24] = bytes(24)
+            if p.away:
+                p.away[slot * 3:slot * 3 + 3] = bytes(3)
         return slot
 
     def _fold(self, p: _Person, slot: int) -> None:
@@ -249,7 +292,8 @@ class UnusualHours(DetectorBase):
         """
         if not (p.open_start is not None and p.night[slot]):
             counts = p.counts[slot * 24:(slot + 1) * 24]
-            p.history.fold(p.ring_days[slot], counts, bool(p.night[slot]), self._decay)
+            p.history.fold(p.ring_days[slot], counts, bool(p.night[slot]), self._decay,
+                           _away(p, slot))
         p.folded[slot] = 1
 
     # ------------------------------------------------------------ days
@@ -290,9 +334,9 @@ class UnusualHours(DetectorBase):
             if p.ring_days[slot] != day:
                 continue
             counts = bytes(p.counts[slot * 24:(slot + 1) * 24])
-            night = base is not None and any(counts[h] for h in base.quiet)
+            night = base is not None and _in(p, slot, counts, base.quiet, base.stay)
             p.night[slot] = night
-            if base is not None and not any(counts[h] for h in base.rare):
+            if base is not None and not _in(p, slot, counts, base.rare, base.stay):
                 # a day with a pass at a rare night hour may be the start of a shift, and a
                 # day nothing could judge (no history, no population yet) may be one too:
                 # both wait until they leave the window, so history never learns a shift
@@ -300,11 +344,12 @@ class UnusualHours(DetectorBase):
                 self._fold(p, slot)
             if p.open_start is None:  # a person under an episode does not teach it either
                 due = self.pop_due.setdefault(day + self.config.window_days, [])
-                due.append((p.grid, day, counts, night))
+                due.append((p.grid, day, counts, night, _away(p, slot)))
         # The population learns each day a window later: the grid's life as it was before
         # any shift being judged, even one many neighbours share.
-        for grid, d, counts, night in self.pop_due.pop(day, ()):
-            self.population.setdefault(grid, _Profile()).fold(d, counts, night, self._decay)
+        for grid, d, counts, night, away in self.pop_due.pop(day, ()):
+            self.population.setdefault(grid, _Profile()).fold(d, counts, night, self._decay,
+                                                              away)
         return out
 
     def _baseline(self, p: _Person) -> _Baseline | None:
@@ -339,7 +384,12 @@ class UnusualHours(DetectorBase):
         rate = (hist.night_days + pop_rate * weight + 0.5) / (days + 1.0)
         night_share = sum(share[h] for h in self._night)
         rare_night = tuple(h for h in self._night if rare[h])
-        return _Baseline(quiet, rare_night, night_share, min(max(rate, 1e-4), 1 - 1e-4),
+        # hours they are rarely out through: being out then is a night out; a night
+        # worker's working hours are not among them
+        outs, pop_outs = hist.out_shares(), pop.out_shares() if pop is not None else [0.0] * 24
+        stay = tuple(h for h in quiet
+                     if (outs[h] * hist.days + pop_outs[h] * weight) / days < RARE_OUT)
+        return _Baseline(quiet, rare_night, stay, night_share, min(max(rate, 1e-4), 1 - 1e-4),
                          "own history" if own else "population")
 
     def _window(self, p: _Person, day: int, base: _Baseline) -> _Window:
@@ -354,14 +404,14 @@ class UnusualHours(DetectorBase):
                 continue
             counts = p.counts[slot * 24:(slot + 1) * 24]
             total = sum(counts)
-            if total == 0:
+            if total == 0 and not any(p.away[slot * 3:slot * 3 + 3]):
                 continue
             active += 1
             passes += total
             night_passes += sum(counts[h] for h in self._night)
             quiet = sum(counts[h] for h in base.quiet)
             quiet_passes += quiet
-            if quiet:
+            if _in(p, slot, counts, base.quiet, base.stay):
                 nights += 1
                 first_night = d if first_night == EMPTY else min(first_night, d)
         return _Window(active, nights, passes, night_passes, quiet_passes, first_night)
@@ -411,6 +461,18 @@ class UnusualHours(DetectorBase):
             self.open[pid] = None
         return self.decision("unusual_hours", "person", pid, status,  # type: ignore[arg-type]
                              severity, start, self._day_end(day), evidence, p.grid)
+
+
+def _away(p: _Person, slot: int) -> bytes:
+    """The slot's hours spent wholly out, as 24 bits."""
+    return bytes(p.away[slot * 3:slot * 3 + 3]) if p.away else bytes(3)
+
+
+def _in(p: _Person, slot: int, counts: bytes | bytearray, hours: tuple[int, ...],
+        stay: tuple[int, ...]) -> bool:
+    """A pass in one of ``hours`` on the slot's day, or an outing through one of ``stay``."""
+    away = _away(p, slot)
+    return any(counts[h] for h in hours) or any(away[h // 8] >> (h % 8) & 1 for h in stay)
 
 
 def _hours_text(hours: tuple[int, ...]) -> str:

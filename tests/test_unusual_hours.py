@@ -221,3 +221,17 @@ def test_summaries_name_the_hours_and_shares_by_pseudonymous_id() -> None:
         "重点人员 p-0 昼伏夜出：近 7 天中 3 天在 00-05 时有出入")
     assert "p-0: passes at 00-05 h on 3 of the last 7 days" in summarize(fired, [], "en")
     assert "作息已恢复" in summarize(resolved, [], "zh-CN")
+
+
+def test_nights_out_through_the_quiet_hours_are_night_days() -> None:
+    """Out at 22:30, back at 05:30: the passes fall at the edges of the night, outside
+    the quiet hours of a grid with evening returners and early risers, but the hours
+    between were spent out. The third such night is the alert; the night-shift worker,
+    who is out through the same hours every night, is still never flagged."""
+    all_night = (22.5, 29.5)
+    lives = {"p-0": {d: all_night for d in range(10, 16)},
+             "p-1": dict.fromkeys(range(26), (8.5, 21.5)),  # home late in the evening
+             "p-2": dict.fromkeys(range(26), (6.2, 18.0))}  # out early in the morning
+    got = play(UnusualHours(UnusualHoursConfig(), registry()), city(26, lives), T0 + 26 * DAY)
+    assert [(d.subject_id, d.status) for d in got] == [("p-0", "firing"), ("p-0", "resolved")]
+    assert got[0].evidence["night_days"] == 3 and got[0].evidence["passes_in_quiet_hours"] == 0
