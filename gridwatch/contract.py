@@ -8,7 +8,8 @@ defaults); renaming or tightening one is a new contract version.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import orjson
@@ -38,6 +39,21 @@ class _In(BaseModel):
 
     event_id: str = Field(min_length=1)
     ts: AwareDatetime
+
+    @field_validator("ts", mode="before")
+    @classmethod
+    def _leap_second(cls, v: Any) -> Any:
+        """RFC 3339 allows a leap second (``23:59:60Z``); POSIX time has none, so it is
+        read as the second after ``:59``, as NTP-disciplined clocks step it."""
+        if isinstance(v, str) and (m := _LEAP.fullmatch(v)):
+            try:
+                return datetime.fromisoformat(m[1] + "59" + m[2]) + timedelta(seconds=1)
+            except ValueError:
+                return v  # let the model say what is wrong with it
+        return v
+
+
+_LEAP = re.compile(r"(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:)60((?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2}))")
 
 
 class AccessIn(_In):

@@ -102,3 +102,15 @@ def test_alert_example_from_contract_validates() -> None:
     Alert.model_validate(example)
     with pytest.raises(ValueError):
         Alert.model_validate({**example, "severity": "purple"})
+
+
+def test_a_leap_second_is_the_second_after_fifty_nine() -> None:
+    """RFC 3339 allows 23:59:60 (the leap second of 2016-12-31); it is read as the next
+    second, as an NTP-stepped clock shows it, not rejected as malformed."""
+    from gridwatch.feedlines import parse_line
+
+    line = (b'{"stream":"access","event_id":"a","ts":"2016-12-31T23:59:60Z","gate_id":"g",'
+            b'"direction":"in","method":"face"}')
+    assert parse_line(line).t == 1483228800.0  # 2017-01-01T00:00:00Z
+    with pytest.raises(ValueError, match="ts"):
+        parse_line(line.replace(b"23:59:60", b"23:60:60"))
