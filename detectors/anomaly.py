@@ -346,9 +346,10 @@ class SensorAnomaly(DetectorBase):
         floor = max(self._floor_mad * s.dev_all, spec.min_scale, 1e-9,
                     spec.peak_floor * _unspike(spec, s.peak) if s.days else 0.0)
         # a day type met for the first time borrows the other's profile: only a gross
-        # departure from it counts (the floors are materiality, they are not widened)
+        # departure from it counts, three times the scale the borrowed hour would have
+        # (floors included: a commuter household home all its first Saturday is no shift)
         widen = UNTAUGHT_SCALE if taught < MIN_BIN_UPDATES else 1.0
-        scale = max(MAD_TO_SIGMA * s.dev[hour] * widen, floor)
+        scale = max(MAD_TO_SIGMA * s.dev[hour], floor) * widen
         z = (rate - expected) / scale
         hours = min(dt / HOUR, 1.0)
         if warm:

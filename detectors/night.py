@@ -385,10 +385,11 @@ class UnusualHours(DetectorBase):
         night_share = sum(share[h] for h in self._night)
         rare_night = tuple(h for h in self._night if rare[h])
         # hours they are rarely out through: being out then is a night out; a night
-        # worker's working hours are not among them
+        # worker's working hours are not among them. Only a person's own history tells
+        # (a key person new to the grid who works nights is out when their grid sleeps)
         outs, pop_outs = hist.out_shares(), pop.out_shares() if pop is not None else [0.0] * 24
-        stay = tuple(h for h in quiet
-                     if (outs[h] * hist.days + pop_outs[h] * weight) / days < RARE_OUT)
+        stay = tuple(h for h in quiet if own
+                     and (outs[h] * hist.days + pop_outs[h] * weight) / days < RARE_OUT)
         return _Baseline(quiet, rare_night, stay, night_share, min(max(rate, 1e-4), 1 - 1e-4),
                          "own history" if own else "population")
 
