@@ -391,3 +391,24 @@ def test_two_specs_for_one_device_class_are_refused() -> None:
     water = AnomalyMetric(metric="water", continuous_flow=True)
     with pytest.raises(ValidationError, match="same device class"):
         SensorAnomalyConfig(metrics=[water, water])
+
+
+def test_a_commuter_household_home_all_its_first_saturday_is_no_shift() -> None:
+    """Out until 17:00 on working days, home all day at the weekend: the first Saturday
+    after warm-up is judged by the working days' profile at three times its whole scale
+    (the peak floor included), so being home is no level shift; a heater left on that
+    day still opens an episode."""
+    monday = 4 * 24 - 8  # the meter is fitted on a Monday: its first weekend is after warm-up
+
+    def commuter(rng: random.Random) -> Series:
+        for h in range(monday, monday + 12 * 24):
+            local, rest = local_hour(h), weekend(h)
+            home = 8 <= local < 23 if rest else 17 <= local < 23
+            yield T0 + HOUR * (h + 1), rng.uniform(0.05, 0.1) + (
+                rng.uniform(0.35, 0.5) if home else 0.0)
+
+    for seed in range(10):
+        assert opened(run(commuter(random.Random(seed)), "power")) == []
+    saturday = next(h for h in range(monday, monday + 24 * 7) if weekend(h)) + 8
+    assert opened(run(commuter(random.Random(0)), "power",
+                      lambda h, v: v + 2.0 * (saturday <= h < saturday + 14)))
