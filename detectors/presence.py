@@ -534,13 +534,16 @@ class Presence(DetectorBase):
         A face the gate did not recognise or a tailgate loses the `out` pass, and the
         home falls silent as it would on a fall. Where the resident leaves within an hour
         of this one on ``outing_habit_share`` of days, that is the likelier reading of the
-        silence, so the learned line is at least their outing line from here; at other
-        hours a quiet home is judged by its own line.
+        silence, so the learned line is at least their outing line from here — up to
+        ``out_min_hours``: the line is the longest outing's, and one night away must not
+        make every quiet evening wait till morning; half a day out is no usual outing.
+        At other hours a quiet home is judged by its own line.
         """
         cfg, hour = self.config, hour_index(seen, self._off)
         if p.habit is None or p.line is None or p.habit.share(hour) < cfg.outing_habit_share:
             return 0.0
-        return p.line.limit(hour, cfg.out_factor, cfg.out_buffer_hours, spread=2) or 0.0
+        line = p.line.limit(hour, cfg.out_factor, cfg.out_buffer_hours, spread=2) or 0.0
+        return min(line, cfg.out_min_hours)
 
     def _past_blind(self, h: _Home, seen: float, due: float) -> float:
         """``due``, or later: a silence that ran through a blind spell is judged only
