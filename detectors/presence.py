@@ -524,8 +524,8 @@ class Presence(DetectorBase):
         by its own line even when that ends at night (an evening fall is not a sleep)."""
         if waking_deadline(seen, 0.0, self._night, self._off) > seen:
             return True
-        local = (seen + self._off) % 86400
-        night = seen + (self._night[0] * HOUR - local) % 86400
+        local = (seen + self._off) % (24 * HOUR)
+        night = seen + (self._night[0] * HOUR - local) % (24 * HOUR)
         return seen + h.act.started(hour_index(seen, self._off)) * HOUR >= night
 
     def _usual_outing(self, p: _Person, seen: float) -> float:
