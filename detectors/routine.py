@@ -50,9 +50,7 @@ class SilenceLine:
     def learn(self, start_hour: int, length_h: float, per_day: float) -> None:
         day = start_hour // 24
         if self.day >= 0 and day > self.day:
-            fade = per_day ** (day - self.day)
-            for k in range(24):
-                self.hours[k] *= fade
+            _fade(self.hours, per_day ** (day - self.day))
         self.day = max(self.day, day)
         hod = start_hour % 24
         self.hours[hod] = max(self.hours[hod], length_h)
@@ -118,8 +116,7 @@ class Habit:
         elif day > self.day:
             gap = day - self.day
             fade = per_day ** gap
-            for k in range(24):
-                self.starts[k] *= fade
+            _fade(self.starts, fade)
             # the days in between count too, each fading from its own day on
             self.days = self.days * fade + (gap if per_day == 1 else
                                             (1 - fade) / (1 - per_day))
@@ -134,6 +131,12 @@ class Habit:
             return 0.0
         hod = hour % 24
         return sum(self.starts[(hod + k) % 24] for k in range(-spread, spread + 1)) / self.days
+
+
+def _fade(bins: array, factor: float) -> None:
+    """Age every hour's bin by the same factor (a day's or several days' fading)."""
+    for k in range(24):
+        bins[k] *= factor
 
 
 def waking_deadline(since: float, hours: float, night: tuple[int, int],
