@@ -208,3 +208,21 @@ class DeviceOfflineConfig(Section):
         default=0.5, gt=0, le=1, description="share of the building's devices with a verdict "
         "(silent, or heard since the outage began) that must be silent")
     building_severity: Severity = "orange"
+    quiet_hours: bool = Field(
+        default=True, description="learn the hours of the day a device falls silent by itself: "
+        "a silence of at least three intervals that began within an hour of the same local hour "
+        "on two occasions, and ended with the device speaking again, may recur that long times "
+        "quiet_margin before the device is offline (a meter that reports only when water runs "
+        "sleeps through every night; a gateway that powers down at night)")
+    quiet_margin: float = Field(
+        default=2.0, ge=1, description="how much longer than the shorter of the two longest such "
+        "silences a quiet spell may run: a report-on-use meter's nightly gaps ran 1.5-5.25 h "
+        "over three weeks, the second-longest of its first week ~2.5 h (measured); the same "
+        "doubling as presence's learned lines (Cuddihy et al. 2007)")
+    quiet_max_h: float = Field(
+        default=12.0, gt=0, le=40, description="the longest silence a habit excuses, and the "
+        "longest that teaches one: a night's sleep (early sleepers: 21:00-07:00 is 10 h). A data "
+        "logger that lost 16-23 h on three evenings running (river's WaterFlow) is not asleep")
+    utc_offset_h: float = Field(
+        default=8.0, ge=-12, le=14, description="local clock for the quiet hours (China Standard "
+        "Time); keep equal to pipeline.timezone")

@@ -159,8 +159,8 @@ class SensorAnomaly(DetectorBase):
     version = "1"
     streams = frozenset({"iot"})
     observe_filters = True
-    _not_state = ("config", "registry", "_days", "_specs", "_classes", "_spec_of", "_offset",
-                  "_floor_mad")
+    _not_state = ("config", "registry", "_days", "_specs", "_classes", "_spec_of", "_spec_at",
+                  "_offset", "_floor_mad")
 
     def __init__(self, config: SensorAnomalyConfig, registry: Registry,
                  days: DayTypes | None = None) -> None:
@@ -175,6 +175,7 @@ class SensorAnomaly(DetectorBase):
                        if len(v) == 1 and v[0].device_class == ("", None, "any")}
         self._classes = {k: v for k, v in by_metric.items() if k not in self._specs}
         self._spec_of: dict[tuple[str, str, str | None], AnomalyMetric | None] = {}
+        self._spec_at = registry.changes  # the registry _spec_of was worked out against
         # per-reading constants of the config, worked out once (the same floats)
         self._offset = config.utc_offset_h * HOUR
         self._floor_mad = config.scale_floor * MAD_TO_SIGMA
@@ -231,6 +232,9 @@ class SensorAnomaly(DetectorBase):
         if spec is not None or ev.metric not in self._classes:
             return spec
         key = (ev.device_id, ev.metric, ev.unit)
+        if self._spec_at != self.registry.changes:  # a device may have moved into a house
+            self._spec_of.clear()
+            self._spec_at = self.registry.changes
         if key not in self._spec_of:
             fits = [m for m in self._classes[ev.metric]
                     if ev.device_id.startswith(m.device_prefix)

@@ -7,7 +7,11 @@ switch), whose silence means nobody used it. A device is judged by its live
 periodic clock allowing the shortest silence, and a device with none —
 event-driven and no heartbeat — is never judged. Any message proves liveness.
 The silence allowed is ``factor`` intervals, longer for a clock that loses
-many reports (after Hayashibara's φ accrual failure detector).
+many reports (after Hayashibara's φ accrual failure detector), and longer at
+the hours of the day when the device has fallen silent by itself before
+(*quiet hours*): a meter that reports only when water runs sleeps through
+every night, and a night's silence seen twice at that hour is its habit, not
+a fault.
 
 Deadlines sit in a heap with lazy invalidation: a device holds one entry;
 when it falls due and the device has spoken since, the entry is pushed to the
@@ -43,6 +47,10 @@ PRIOR_LOSS = 0.01  # worth PRIOR_REPORTS reports: typical of LPWAN links
 PRIOR_REPORTS = 5
 RING = 7  # inter-arrivals kept for the interval
 MAX_FACTOR = 12.0
+QUIET_SLOTS = 3.0  # a gap of this many intervals is a quiet spell worth remembering
+QUIET_UNIT_S = 600.0  # quiet spells kept in 10-minute units, one byte each (40 h at most)
+QUIET_FADE = 0.97  # per day: a habit not seen for a month weighs under half
+DAY_S = 86400.0
 OVERDUE = 1.5  # at a building verdict, a device silent this many intervals counts as silent
 DEVICE, BUILDING = 0, 1
 
@@ -111,6 +119,8 @@ class _Device:
     safety: bool = False
     building: str | None = None  # "building@grid" once judged
     armed: bool = False
+    quiet: array | None = None  # per local start hour: longest, then second-longest gap
+    qday: int = -1  # local day of the quiet hours' last fading
 
 
 @dataclass(slots=True)
@@ -151,7 +161,7 @@ class DeviceOffline(DetectorBase):
     observe_filters = True
     _not_state = ("config", "registry", "_events", "_safety", "_calm_loss",
                   "_calm_factor", "_min_reports", "_min_history_s", "_max_irregularity",
-                  "_queued_bound")
+                  "_queued_bound", "_quiet", "_off", "_quiet_max")
 
     def __init__(self, config: DeviceOfflineConfig, registry: Registry) -> None:
         self.config = config
@@ -164,6 +174,9 @@ class DeviceOffline(DetectorBase):
         self._min_reports = config.min_reports
         self._min_history_s = config.min_history_s
         self._max_irregularity = config.max_irregularity
+        self._quiet = config.quiet_hours
+        self._off = config.utc_offset_h * HOUR
+        self._quiet_max = config.quiet_max_h * HOUR
         # A device's queued heap entry is never later than its deadline (see _overdue);
         # true of the state this object built under its own config, so a restore, which
         # may bring state built under another (a reload), turns the shortcut off.
@@ -230,6 +243,12 @@ class DeviceOffline(DetectorBase):
         # a gap we judged, or one spanning its building's outage, is not the device's own loss
         b = self.buildings.get(d.building) if d.building else None
         outage = b.outage_t if b is not None else -math.inf
+        if self._quiet and ev.t > d.last:
+            clock = d.data or d.hb
+            if clock is not None and ev.t - d.last >= QUIET_SLOTS * clock.iv:
+                self._learn_quiet(d, ev.t)
+            elif d.quiet is not None:
+                self._fade_quiet(d, ev.t)
         if ev.metric == self.config.heartbeat_metric:
             if d.hb is None:
                 d.hb = _Clock(ev.t, ev.t)
@@ -265,6 +284,54 @@ class DeviceOffline(DetectorBase):
                 m.anchor = max(m.anchor, m.last + ev.t - b.open_start)
         b.members, b.silent, b.open_start = set(), 0, None
         return [decision]
+
+    def _learn_quiet(self, d: _Device, t: float) -> None:
+        """The device spoke after a long gap: note it under its start hour and both neighbours
+        (a bedtime moves by an hour), keeping each hour's two longest.
+
+        Any gap the device ended counts, alerted or not, its building's outages too: a
+        meter asleep every night is alerted on at most twice, then its nights are known
+        (and a building of such meters is not "cut off" every night). One fault at an hour
+        teaches nothing: only the shorter of the hour's two longest gaps is used.
+        """
+        clocks = [c.iv for c in (d.data, d.hb) if c is not None and c.n]
+        gap = t - d.last
+        if not clocks or gap < QUIET_SLOTS * min(clocks) or gap > self._quiet_max:
+            return
+        q = d.quiet
+        if q is None:
+            q = d.quiet = array("B", bytes(48))
+        self._fade_quiet(d, d.last)
+        units = int(gap / QUIET_UNIT_S)
+        hod = int((d.last + self._off) // HOUR) % 24
+        for k in (hod - 1, hod, hod + 1):
+            k %= 24
+            if units > q[k]:
+                q[k], q[24 + k] = units, q[k]
+            elif units > q[24 + k]:
+                q[24 + k] = units
+
+    def _fade_quiet(self, d: _Device, t: float) -> None:
+        day = int((t + self._off) // DAY_S)
+        if d.quiet is None or day <= d.qday:
+            return
+        if d.qday >= 0:
+            f, q = QUIET_FADE ** (day - d.qday), d.quiet
+            for k in range(48):
+                q[k] = int(q[k] * f + 0.5)
+        d.qday = day
+
+    def _quiet_gap(self, d: _Device) -> float:
+        """How long the device may be silent now: its usual quiet spell at this hour times
+        ``quiet_margin``, at most a night (0: no habit)."""
+        if d.quiet is None:
+            return 0.0
+        return min(self._quiet_spell(d) * self.config.quiet_margin, self._quiet_max)
+
+    def _quiet_spell(self, d: _Device) -> float:
+        """The shorter of the two longest silences the device began near this hour before."""
+        assert d.quiet is not None
+        return d.quiet[24 + int((d.last + self._off) // HOUR) % 24] * QUIET_UNIT_S
 
     # ------------------------------------------------------------ deadlines
     def _interval(self, d: _Device) -> tuple[float, float, str] | None:
@@ -313,6 +380,8 @@ class DeviceOffline(DetectorBase):
         return None if needed > MAX_FACTOR else min(max(self.config.factor, needed), MAX_FACTOR)
 
     def _deadline(self, d: _Device, silence: float) -> float:
+        if d.quiet is not None:
+            silence = max(silence, self._quiet_gap(d))
         return d.anchor + max(silence, self.config.min_silence_s)
 
     def _schedule(self, key: str, d: _Device) -> None:
@@ -408,13 +477,17 @@ class DeviceOffline(DetectorBase):
             out.append(self._device_decision(k, d, "firing", d.due_t))
 
     def _census(self, b: _Building, now: float) -> tuple[list[str], int]:
-        """Silent devices of a building, and how many were heard after the silence began."""
+        """Silent devices of a building, and how many were heard after the silence began.
+
+        A device asleep in its quiet hours is not counted silent: a building of meters
+        that report only on use must not look cut off at night.
+        """
         silent: list[str] = []
         for k in b.devices:
             d = self.devices[k]
             judged = self._interval(d)
-            if d.status == DUE or (d.status == OK and judged is not None
-                                   and now - d.anchor > OVERDUE * judged[1]):
+            if d.status == DUE or (d.status == OK and judged is not None and now - d.anchor
+                                   > max(OVERDUE * judged[1], self._quiet_gap(d))):
                 silent.append(k)
         if not silent:
             return silent, 0
@@ -434,6 +507,9 @@ class DeviceOffline(DetectorBase):
             "expected_interval_h": round(iv / HOUR, 3),
             "factor": round(silence / iv, 2) if iv else self.config.factor, "judged_by": by,
         }
+        quiet = self._quiet_gap(d) if status == "firing" else 0.0
+        if quiet > max(silence, self.config.min_silence_s):  # its habit set the deadline
+            evidence["usual_quiet_h"] = round(self._quiet_spell(d) / HOUR, 2)
         if status == "resolved":
             evidence["offline_hours"] = round((t - d.last) / HOUR, 2)
         return self.decision("device_offline", "device", key, status, severity,  # type: ignore[arg-type]

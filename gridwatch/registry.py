@@ -47,6 +47,7 @@ class Registry:
     devices: dict[str, DeviceRow] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     _residents: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    changes: int = field(default=0, repr=False)  # rows put or deleted: caches built on it compare
 
     # ------------------------------------------------------------ loading
     @classmethod
@@ -90,6 +91,7 @@ class Registry:
         except ValidationError as exc:
             raise RegistryError(describe(exc)) from None
         getattr(self, table)[getattr(item, ID_FIELD[table])] = item
+        self.changes += 1
         if reindex and table == "persons":
             self.reindex()
 
@@ -126,6 +128,7 @@ class Registry:
     def delete(self, table: str, item_id: str, reindex: bool = True) -> None:
         """Remove a row (a tombstone on ``gw.registry``)."""
         getattr(self, table, {}).pop(item_id, None)
+        self.changes += 1
         if reindex and table == "persons":
             self.reindex()
 

@@ -362,6 +362,21 @@ def test_a_public_main_falling_to_a_fifth_fires_and_a_homes_water_falling_does_n
     assert opened(run(flat_main(random.Random(23), 21), "water", fall, det=home)) == []
 
 
+def test_a_meter_registered_as_a_public_main_while_running_is_judged_as_one() -> None:
+    """The registry row of a main arrives after its first readings (an integrator's usual
+    order): from then on it is watched both ways, without a restart."""
+    reg = Registry()
+    det = SensorAnomaly(SensorAnomalyConfig(), reg)
+    fall = lambda h, v: v * (0.2 if ONSET <= h < ONSET + 12 else 1.0)  # noqa: E731
+    series = list(flat_main(random.Random(23), 21))
+    first = [(t, v) for t, v in series if t < T0 + 48 * HOUR]
+    assert opened(run(iter(first), "water", fall, det=det)) == []  # unknown: a home's rules
+    reg.put("devices", {"device_id": "m-1", "house_id": "", "grid_id": "g-1"})
+    rest = iter([(t, v) for t, v in series if t >= T0 + 48 * HOUR])
+    assert [d.evidence["test"] for d in opened(run(rest, "water", fall, det=det))] == \
+        ["level_shift"]
+
+
 def test_a_drifting_building_main_with_wandering_still_hours_is_no_leak() -> None:
     """+40 % over five weeks and still only an hour or two a night: its minimum is
     learned day by day, and still hours just over 24 h apart are not a leak until a

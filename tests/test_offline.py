@@ -331,11 +331,93 @@ def test_state_is_bounded_whatever_the_arrivals(arrivals: list[tuple[int, str, f
                         metric, 0.01))
         det.advance(t - LATENESS)
     assert len(det.devices) <= 8 and len(det.buildings) <= 2
-    assert all(len(pickle.dumps(d)) < 600 for d in det.devices.values())
+    # two clocks of seven inter-arrivals and 48 one-byte quiet spells: ~620 B at most
+    assert all(len(pickle.dumps(d)) < 700 for d in det.devices.values())
     assert all(len(b.devices) <= 4 and b.members <= set(b.devices)
                for b in det.buildings.values())
     det.advance(t + 1000 * H)
     assert det.heap == []
+
+
+def asleep_at_night(days: int, seed: int, device: str = "wm-1") -> list[Iot]:
+    """A meter reading on its 30-minute slots while someone is up, silent through a night
+    of 3-5 h that begins between 22:00 and 24:00 (UTC clock: T0 is 08:00)."""
+    rng = random.Random(seed)
+    nights = []
+    for day in range(days):
+        bed = day * 24 * H + 15 * H + rng.uniform(-1.0, 1.0) * H
+        nights.append((bed, bed + rng.uniform(3.0, 5.0) * H))
+    return [Iot(f"{device}-{q}", T0 + q * 1800.0, device, "water", 0.004)
+            for q in range(days * 48) if not any(b <= q * 1800.0 < w for b, w in nights)]
+
+
+def firings(decisions: list[Decision]) -> list[Decision]:
+    return [d for d in decisions if d.status == "firing"]
+
+
+def test_a_meter_asleep_every_night_is_alerted_once_then_its_nights_are_known() -> None:
+    """Its nights are no loss of a schedule but a habit: without quiet hours it was
+    "offline" on 13 of 14 nights; with them, once (the first judged night), and its
+    evidence names the habit when the habit sets a deadline."""
+    for seed in range(3):
+        meter = asleep_at_night(14, seed)
+        plain = play(detector(utc_offset_h=0.0, quiet_hours=False), meter, 14 * 24 * H)
+        assert len(firings(plain)) >= 10
+        assert len(firings(play(detector(utc_offset_h=0.0), meter, 14 * 24 * H))) <= 1
+
+
+def test_a_dead_meter_is_found_in_its_quiet_hours_and_out_of_them() -> None:
+    """Quiet hours lengthen the night's deadline to twice the usual night, no more: a meter
+    that dies at bedtime is found before morning's second half; one that dies at noon is
+    found at its ordinary deadline (a few intervals)."""
+    meter = asleep_at_night(14, 0)
+    day = 24 * H
+    bedtime_death = (10 * day + 15 * H, 11 * day + 15 * H)  # 23:00, for a day
+    noon_death = (12 * day + 4 * H, 12 * day + 10 * H)  # 12:00-18:00
+    dead = [e for e in meter
+            if not any(T0 + a <= e.t < T0 + b for a, b in (bedtime_death, noon_death))]
+    got = firings(play(detector(utc_offset_h=0.0), dead, 14 * day))
+    night, noon = [d for d in got if d.start >= T0 + 10 * day]
+    assert 13 * H <= night.start - T0 - 10 * day <= 15 * H  # its last reading before 23:00
+    assert noon.start - T0 == 12 * day + 3.5 * H
+    assert 5.0 < (night.t - night.start) / H <= 12.0 and night.evidence["usual_quiet_h"] > 2.5
+    assert (noon.t - noon.start) / H < 3.5 and "usual_quiet_h" not in noon.evidence
+
+
+def test_an_outage_seen_once_at_an_hour_teaches_nothing() -> None:
+    """One fault at 10:00 must not excuse the next one at 10:00 (only a spell seen twice
+    is a habit): both fire at the ordinary 3.5 intervals."""
+    gaps = [(3 * 24 + 2, 3 * 24 + 10), (6 * 24 + 2, 6 * 24 + 10)]
+    meter = [Iot(f"h{k}", T0 + k * H, "wm-2", "water", 0.01) for k in range(24 * 8)
+             if not any(a <= k < b for a, b in gaps)]
+    got = firings(play(detector(utc_offset_h=0.0), meter, 8 * 24 * H))
+    assert [(round((d.start - T0) / H), (d.t - d.start) / H) for d in got] == \
+        [(3 * 24 + 1, 3.5), (6 * 24 + 1, 3.5)]
+
+
+def test_outages_longer_than_a_night_are_never_a_habit() -> None:
+    """A logger losing 22, 22 and 16 h from 21:00 on three evenings running (as river's
+    WaterFlow main did) is not asleep: every one fires at the ordinary 3.5 intervals."""
+    gaps = [(d * 24 + 13, d * 24 + 13 + n) for d, n in ((3, 22), (5, 22), (7, 16))]
+    meter = [Iot(f"h{k}", T0 + k * H, "wm-3", "water", 0.01) for k in range(24 * 9)
+             if not any(a <= k < b for a, b in gaps)]
+    got = firings(play(detector(utc_offset_h=0.0), meter, 9 * 24 * H))
+    assert [(d.t - d.start) / H for d in got] == [3.5, 3.5, 3.5]
+
+
+def test_a_building_of_meters_asleep_at_night_is_not_cut_off_every_night() -> None:
+    """Three meters of a building asleep together look like a cut on their first judged
+    night (one building finding); that night teaches them too, so no other night does,
+    and when the building's hourly meter dies at midnight on day 8 the census does not
+    count the sleepers silent: the dead meter fires on its own."""
+    reg = registry({"b-1": 4})
+    meters = [e for i in range(3) for e in asleep_at_night(10, i, f"wm-b-1-{i}")]
+    hourly = [Iot(f"h{k}", T0 + k * H, "wm-b-1-3", "water", 0.01) for k in range(24 * 10)
+              if k < 8 * 24 + 16]  # last report at 00:00 of day 8
+    got = firings(play(detector(reg, utc_offset_h=0.0), meters + hourly, 10 * 24 * H))
+    assert [(d.subject_type, (d.start - T0) // (24 * H)) for d in got] == \
+        [("building", 1), ("device", 8)]
+    assert got[1].subject_id == "wm-b-1-3"
 
 
 def test_a_meter_reporting_only_on_use_is_judged_by_its_heartbeat() -> None:
