@@ -18,6 +18,11 @@ detectors (read from the worker's ``stats`` log lines, every 0.25 s).
 Latency is measured at half the batched rate: smoke alarms of fresh devices
 mixed into the feed, from each alarm's record timestamp on the input topic to
 its alert's record timestamp on ``gw.alerts`` (both CreateTime, same host).
+A p99 over one pass of the feed (~15 s, ~1,600 alarms) rests on its 16 worst
+alarms, and one hiccup of this shared virtual machine moves it by seconds (we
+saw 0.75 s and 4.1 s for the same code minutes apart), so the pass is repeated
+(``--latency-runs``, each with a fresh worker on fresh topics) and every pass
+is printed with the median.
 """
 
 from __future__ import annotations
@@ -271,6 +276,7 @@ def main() -> int:
     p.add_argument("--partitions", type=int, default=4)
     p.add_argument("--workers", type=int, default=1, help="also run this many workers")
     p.add_argument("--latency-at", type=float, help="only measure latency, at this rate")
+    p.add_argument("--latency-runs", type=int, default=3, help="passes of the latency run")
     args = p.parse_args()
     from gridwatch.simulate import simulate
 
@@ -281,10 +287,9 @@ def main() -> int:
         registry_dir = tmp / "city" / "registry"
         n = len(objs)
         if args.latency_at:
-            p50, p99, got, sent = latency(fresh_settings(broker.bootstrap, args.partitions),
-                                          registry_dir, tmp, objs, args.latency_at, args.batch)
-            print(f"latency at {args.latency_at:,.0f} events/s: p50 {p50 * 1000:,.0f} ms, "
-                  f"p99 {p99 * 1000:,.0f} ms ({got} of {sent} alarms)")
+            passes = latency_passes(broker.bootstrap, args, registry_dir, tmp, objs,
+                                    args.latency_at)
+            print_latency(f"latency at {args.latency_at:,.0f} events/s", passes)
             return 0
         rows = [("no-op Faust agent, 1 event/message (baseline)",
                  noop_baseline(broker.bootstrap, objs, fresh_settings(broker.bootstrap, 1)))]
@@ -297,17 +302,32 @@ def main() -> int:
             secs = run_workers(s, registry_dir, tmp, workers, len(objs), messages(objs, batch))
             rows.append((label, n / secs))
         half = rows[2][1] / 2
-        p50, p99, got, sent = latency(fresh_settings(broker.bootstrap, args.partitions),
-                                      registry_dir, tmp, objs, half, args.batch)
+        passes = latency_passes(broker.bootstrap, args, registry_dir, tmp, objs, half)
     base = rows[0][1]
     print(f"feed: {n} events ({args.persons} persons × {args.days} days), "
           f"{args.partitions} partitions, every detector on")
     print(f"{'run':<52}{'events/s':>10}{'× baseline':>12}")
     for label, rate in rows:
         print(f"{label:<52}{rate:>10,.0f}{rate / base:>12.2f}")
-    print(f"latency at {half:,.0f} events/s (half the batched rate), append → alert append: "
-          f"p50 {p50 * 1000:,.0f} ms, p99 {p99 * 1000:,.0f} ms ({got} of {sent} alarms)")
+    print_latency(f"latency at {half:,.0f} events/s (half the batched rate), append → alert "
+                  "append", passes)
     return 0
+
+
+def latency_passes(bootstrap: str, args: argparse.Namespace, registry_dir: Path, tmp: Path,
+                   objs: list[dict[str, Any]], rate: float) -> list[tuple[float, float, int, int]]:
+    return [latency(fresh_settings(bootstrap, args.partitions), registry_dir, tmp, objs, rate,
+                    args.batch) for _ in range(args.latency_runs)]
+
+
+def print_latency(title: str, passes: list[tuple[float, float, int, int]]) -> None:
+    """Every pass, then the median pass by p99 (the figure the README reports)."""
+    for i, (p50, p99, got, sent) in enumerate(passes, 1):
+        print(f"  pass {i}: p50 {p50 * 1000:,.0f} ms, p99 {p99 * 1000:,.0f} ms "
+              f"({got} of {sent} alarms)")
+    p50, p99, _, _ = sorted(passes, key=lambda p: p[1])[len(passes) // 2]
+    print(f"{title}: median of {len(passes)} passes p50 {p50 * 1000:,.0f} ms, "
+          f"p99 {p99 * 1000:,.0f} ms")
 
 
 if __name__ == "__main__":

@@ -227,10 +227,11 @@ class WorkProcessor:
         return out
 
     def due(self, every_s: float) -> list[int]:
-        """Partitions with unsaved changes whose last checkpoint is ``every_s`` old."""
+        """Partitions with unsaved changes and a checkpoint ``every_s`` old, oldest first."""
         now = self.clock()
-        return [p for p, s in self.states.items()
-                if s.dirty and now - s.last_checkpoint >= every_s]
+        return sorted((p for p, s in self.states.items()
+                       if s.dirty and now - s.last_checkpoint >= every_s),
+                      key=lambda p: self.states[p].last_checkpoint)
 
     def checkpoint(self, partition: int) -> Checkpoint:
         """Snapshot a partition now; it counts as clean until it changes again."""

@@ -389,6 +389,27 @@ def test_offsets_are_acknowledged_only_under_a_saved_checkpoint() -> None:
     assert out.sent["alert"][0][0] == b"grid-0103"
 
 
+def test_partitions_due_together_are_checkpointed_one_per_batch_oldest_first() -> None:
+    """Partitions opened together fall due together; a snapshot stalls the event loop,
+    so each batch saves one (the longest unsaved), and every one is saved in turn."""
+    async def scenario() -> list[list[int]]:
+        clock, out, store = Clock(), Recorder(), MemoryCheckpointStore()
+        live = LiveWorker(settings(), registry(), out, store, clock=clock,
+                          checkpoint_every_s=10)
+        await live.on_assigned({0, 1, 2}, set())
+        for age, p in enumerate((2, 0, 1)):  # saved last: 2 longest ago, then 0, then 1
+            live.work.states[p].last_checkpoint = clock.t + age
+            live.work.states[p].dirty = True
+        clock.t += 20
+        saved = []
+        for _ in range(4):
+            await live.on_work([], out.ack)
+            saved.append(sorted(store.saved))
+        return saved
+
+    assert asyncio.run(scenario()) == [[2], [0, 2], [0, 1, 2], [0, 1, 2]]
+
+
 def test_shutdown_and_revoke_save_what_changed() -> None:
     async def scenario() -> MemoryCheckpointStore:
         out, store = Recorder(), MemoryCheckpointStore()
