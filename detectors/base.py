@@ -155,3 +155,49 @@ class DetectorBase:
         """Build a decision stamped with this detector's name."""
         return Decision(kind, subject_type, subject_id, status, severity, start, t, evidence,
                         grid_id, self.name)
+
+
+class DailyDetector(DetectorBase):
+    """A detector that sums events into days and judges each day once, when event time
+    has passed its end (``unusual_hours``, ``group_rental``): a day's verdict needs the
+    whole day. Subclasses say where a day ends and how it is judged, and keep
+    ``next_close`` (the first day not yet judged, ``None`` before any event) and ``late``.
+    """
+
+    next_close: int | None
+    late: int
+
+    def _day_end(self, day: int) -> float:
+        raise NotImplementedError
+
+    def _close(self, day: int) -> list[Decision]:
+        raise NotImplementedError
+
+    def next_due(self) -> float:
+        """The end of the next day to close: ``advance`` does nothing before it."""
+        return math.inf if self.next_close is None else self._day_end(self.next_close)
+
+    def advance(self, watermark: float) -> list[Decision]:
+        out: list[Decision] = []
+        if self.next_close is None:
+            return out
+        while self._day_end(self.next_close) <= watermark:
+            out += self._close(self.next_close)
+            self.next_close += 1
+        return out
+
+    def _catch_up(self, day: int) -> tuple[list[Decision], bool]:
+        """Before an event of ``day``: the verdicts of days its partition's watermark left
+        more than a day behind, and whether ``day`` is still open (an event of a day
+        already judged is counted ``late``: it cannot change that verdict)."""
+        out: list[Decision] = []
+        if self.next_close is None:
+            self.next_close = day
+        elif day >= self.next_close + 2:  # this partition's watermark lags a whole day
+            while self.next_close <= day - 2:
+                out += self._close(self.next_close)
+                self.next_close += 1
+        if day < self.next_close:
+            self.late += 1
+            return out, False
+        return out, True

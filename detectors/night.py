@@ -41,7 +41,7 @@ from array import array
 from dataclasses import dataclass, field
 
 from config.patterns import UnusualHoursConfig
-from detectors.base import Decision, DetectorBase, restore_slots
+from detectors.base import DailyDetector, Decision, restore_slots
 from gridwatch.events import Access, Event
 from gridwatch.registry import Registry
 
@@ -137,7 +137,7 @@ class _Window:
     first_night_day: int
 
 
-class UnusualHours(DetectorBase):
+class UnusualHours(DailyDetector):
     """Fire when a person is active in their usual sleeping hours for nights; resolve after.
 
     Examples
@@ -222,15 +222,8 @@ class UnusualHours(DetectorBase):
             return []
         assert isinstance(event, Access) and event.person_id
         day = self._day(event.t)
-        out: list[Decision] = []
-        if self.next_close is None:
-            self.next_close = day
-        elif day >= self.next_close + 2:  # this partition's watermark lags a whole day
-            while self.next_close <= day - 2:
-                out += self._close(self.next_close)
-                self.next_close += 1
-        if day < self.next_close:
-            self.late += 1  # its day was judged already: it cannot change that verdict
+        out, day_open = self._catch_up(day)
+        if not day_open:
             return out
         p = self.persons.get(event.person_id)
         if p is None:
@@ -297,19 +290,6 @@ class UnusualHours(DetectorBase):
         p.folded[slot] = 1
 
     # ------------------------------------------------------------ days
-    def next_due(self) -> float:
-        """The end of the next day to close: ``advance`` does nothing before it."""
-        return math.inf if self.next_close is None else self._day_end(self.next_close)
-
-    def advance(self, watermark: float) -> list[Decision]:
-        out: list[Decision] = []
-        if self.next_close is None:
-            return out
-        while self._day_end(self.next_close) <= watermark:
-            out += self._close(self.next_close)
-            self.next_close += 1
-        return out
-
     def _close(self, day: int) -> list[Decision]:
         """Judge everyone active on ``day`` or under an open episode, then learn the day.
 

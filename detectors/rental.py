@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.patterns import GroupRentalConfig
-from detectors.base import SEVERITY_RANK, Decision, DetectorBase
+from detectors.base import SEVERITY_RANK, DailyDetector, Decision
 from gridwatch.events import Access, Event, Iot
 from gridwatch.registry import Registry
 
@@ -78,7 +78,7 @@ class _Finding:
     first_day: int
 
 
-class GroupRental(DetectorBase):
+class GroupRental(DailyDetector):
     """Fire when a home's door has ``min_extra`` more regular users than registered occupants.
 
     Examples
@@ -152,6 +152,9 @@ class GroupRental(DetectorBase):
     def _day_start(self, day: int) -> float:
         return day * DAY - self._offset
 
+    def _day_end(self, day: int) -> float:
+        return self._day_start(day + 1)
+
     # ------------------------------------------------------------ events
     def observe(self, event: Event) -> list[Decision]:
         if not self.config.enabled:
@@ -160,15 +163,8 @@ class GroupRental(DetectorBase):
         if house_id is None:
             return []
         day = self._day(event.t)
-        out: list[Decision] = []
-        if self.next_close is None:
-            self.next_close = day
-        elif day >= self.next_close + 2:  # this partition's watermark lags a whole day
-            while self.next_close <= day - 2:
-                out += self._close(self.next_close)
-                self.next_close += 1
-        if day < self.next_close:
-            self.late += 1  # its day was judged already
+        out, day_open = self._catch_up(day)
+        if not day_open:
             return out
         h = self.houses.get(house_id)
         if h is None:
@@ -202,19 +198,6 @@ class GroupRental(DetectorBase):
             del h.ids[oldest]
 
     # ------------------------------------------------------------ days
-    def next_due(self) -> float:
-        """The end of the next day to close: ``advance`` does nothing before it."""
-        return math.inf if self.next_close is None else self._day_start(self.next_close + 1)
-
-    def advance(self, watermark: float) -> list[Decision]:
-        out: list[Decision] = []
-        if self.next_close is None:
-            return out
-        while self._day_start(self.next_close + 1) <= watermark:
-            out += self._close(self.next_close)
-            self.next_close += 1
-        return out
-
     def _close(self, day: int) -> list[Decision]:
         """Judge the houses active on ``day`` or under an open episode, then learn its use."""
         who = self.pending.pop(day, {})
