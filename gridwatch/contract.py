@@ -272,6 +272,25 @@ def dead_letter(stream: str, raw: str, error: str, received_at: datetime) -> dic
             "received_at": received_at.isoformat()}
 
 
+BOM = "\ufeff"
+
+
+def loads(raw: bytes | str) -> Any:
+    """``orjson.loads``, ignoring a leading UTF-8 byte order mark as RFC 8259 allows.
+
+    Windows tools write one (PowerShell 5's ``Out-File -Encoding utf8``, Notepad); a feed
+    file's first line or a message value from them is valid otherwise. The mark is
+    looked for only after a failure, so a plain value costs nothing more.
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        bom = BOM.encode() if isinstance(raw, bytes) else BOM
+        if not raw.startswith(bom):  # type: ignore[arg-type]
+            raise
+        return orjson.loads(raw[len(bom):])
+
+
 def parse_message(stream: str, raw: bytes | str,
                   received_at: datetime) -> tuple[list[Event], list[dict[str, Any]]]:
     """Decode one Kafka message value: an object or a JSON array of objects.
@@ -281,7 +300,7 @@ def parse_message(stream: str, raw: bytes | str,
     """
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     try:
-        data = orjson.loads(raw)
+        data = loads(raw)
     except orjson.JSONDecodeError as exc:
         return [], [dead_letter(stream, text, f"message: invalid JSON ({exc})", received_at)]
     items = data if isinstance(data, list) else [data]

@@ -21,7 +21,7 @@ from typing import IO, Any
 
 import orjson
 
-from gridwatch.contract import dead_letter, parse_item
+from gridwatch.contract import dead_letter, loads, parse_item
 from gridwatch.events import Access, Event, Iot, Report
 from gridwatch.fastparse import FAST
 
@@ -44,7 +44,7 @@ def parse_line(line: bytes) -> Event:
     its stream; anything else takes the general path, which explains the rejection.
     """
     try:
-        obj = orjson.loads(line)
+        obj = loads(line)
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"line: invalid JSON ({exc})") from None
     if type(obj) is dict:
@@ -75,7 +75,7 @@ def dead_line(line: bytes, exc: ValueError, received: datetime) -> bytes:
 
 def _stream_of(line: bytes) -> str:
     try:
-        obj: Any = orjson.loads(line)
+        obj: Any = loads(line)
         return str(obj.get("stream", "unknown")) if isinstance(obj, dict) else "unknown"
     except orjson.JSONDecodeError:
         return "unknown"

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from config.models import Settings
 from detectors.base import Detector
 from detectors.catalog import build_detectors
-from gridwatch.contract import INPUT_MODELS, dead_letter, describe, parse_message
+from gridwatch.contract import INPUT_MODELS, dead_letter, describe, loads, parse_message
 from gridwatch.events import Event, parse_tz
 from gridwatch.registry import Registry
 from streams.routing import split_by_partition
@@ -57,7 +57,7 @@ def decode_input(stream: str, raw: bytes | None,
 
 def _validate_each(stream: str, raw: bytes,
                    received_at: datetime) -> tuple[list[Event], list[dict[str, Any]]]:
-    data = orjson.loads(raw)  # parse_message already got past this
+    data = loads(raw)  # parse_message already got past this
     items = data if isinstance(data, list) else [data]
     events: list[Event] = []
     dead: list[dict[str, Any]] = []

@@ -81,6 +81,13 @@ def test_garbage_becomes_a_dead_letter_never_an_exception(raw: bytes) -> None:
     DeadLetter.model_validate(dead[0])
 
 
+def test_a_message_with_a_byte_order_mark_is_read_and_a_mark_alone_is_dead() -> None:
+    events, dead = parse_message("access", "\ufeff".encode() + orjson.dumps(ACCESS), NOW)
+    assert [e.event_id for e in events] == ["a-9f1c"] and dead == []
+    events, dead = parse_message("access", "\ufeff".encode(), NOW)
+    assert events == [] and dead[0]["error"].startswith("message: invalid JSON")
+
+
 def test_single_object_dead_letter_keeps_the_original_text() -> None:
     raw = b'{"event_id": "x", "ts": "yesterday"}'
     _, dead = parse_message("report", raw, NOW)

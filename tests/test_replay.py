@@ -51,6 +51,19 @@ def test_several_feeds_are_merged_in_event_time(tmp_path: Path) -> None:
     assert merged == single
 
 
+def test_a_feed_written_with_a_byte_order_mark_and_crlf_replays_as_the_plain_one(
+        tmp_path: Path) -> None:
+    """Windows tools start a UTF-8 file with a BOM and end lines with CRLF; RFC 8259 lets a
+    reader ignore the mark, and its first line is no bad line."""
+    plain = (DATA / "feed.jsonl").read_bytes()
+    windows = tmp_path / "windows.jsonl"
+    windows.write_bytes(b"\xef\xbb\xbf" + plain.replace(b"\n", b"\r\n"))
+    assert run(tmp_path, "w.jsonl", windows).read_bytes() == \
+        run(tmp_path, "p.jsonl", DATA / "feed.jsonl").read_bytes()
+    assert (tmp_path / "w.deadletter.jsonl").read_bytes().count(b"\n") == \
+        (tmp_path / "p.deadletter.jsonl").read_bytes().count(b"\n")
+
+
 def test_schema_command_writes_every_schema(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema", "--out", str(tmp_path)]) == 0

@@ -23,7 +23,7 @@ from aiokafka.errors import KafkaError
 
 from config.models import Settings
 from gridwatch.adapters.producer import AsyncSink, Busy, received_at
-from gridwatch.contract import INPUT_MODELS, dead_letter, parse_item
+from gridwatch.contract import INPUT_MODELS, dead_letter, loads, parse_item
 from sinks.kafka import dead_letter_record
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ async def ingest(request: web.Request) -> web.Response:
         return _json({"error": f"unknown stream; use one of {sorted(STREAMS)}"}, 404)
     body = await request.read()
     try:
-        data = orjson.loads(body)
+        data = loads(body)
     except orjson.JSONDecodeError as exc:
         await _dead(request.app, stream, [(body.decode("utf-8", "replace"),
                                            f"message: invalid JSON ({exc})")])

@@ -22,7 +22,7 @@ import orjson
 from config.models import Settings
 from gridwatch.adapters.mapping import NUMERIC_FIELDS
 from gridwatch.adapters.producer import KafkaSink, received_at
-from gridwatch.contract import dead_letter, parse_item
+from gridwatch.contract import dead_letter, loads, parse_item
 from gridwatch.progress import Progress
 
 STREAMS = {"access": "access", "iot": "iot", "reports": "report", "report": "report"}
@@ -37,7 +37,7 @@ def jsonl_rows(path: Path) -> Iterator[Row]:
                 continue
             raw = line.decode("utf-8", "replace").rstrip("\r\n")
             try:
-                yield n, raw, orjson.loads(line), None
+                yield n, raw, loads(line), None
             except orjson.JSONDecodeError as exc:
                 yield n, raw, None, f"invalid JSON ({exc})"
 

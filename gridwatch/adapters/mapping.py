@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from config.bridge import FieldSpec, Mapping
-from gridwatch.contract import INPUT_MODELS, parse_item
+from gridwatch.contract import INPUT_MODELS, loads, parse_item
 
 MISSING: Any = object()
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
@@ -214,7 +214,7 @@ def decode(payload: bytes | str) -> tuple[str, Any, str | None]:
     """(text, parsed JSON, error): parsed once, even when several mappings apply."""
     text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
     try:
-        return text, orjson.loads(payload), None
+        return text, loads(payload), None
     except orjson.JSONDecodeError as exc:
         return text, None, f"message: invalid JSON ({exc})"
 
