@@ -183,7 +183,15 @@ class PresenceConfig(Section):
         default=1 / 3, gt=0, le=1, description="a silence at home begun within an hour of "
         "when the lone resident goes out on at least this share of days may be an outing "
         "whose `out` pass the readers missed (an unrecognised face, a tailgate): the learned "
-        "stay_in then waits at least their outing line from that hour")
+        "stay_in then waits at least their outing line from that hour. Said of a resident "
+        "whose exits go unrecorded at missed_exit_prior; one whose exits are missed more "
+        "often waits at fewer such hours, one whose exits are never missed at more habitual "
+        "ones only (the share needed scales with missed_exit_prior over their own rate)")
+    missed_exit_prior: float = Field(
+        default=0.05, gt=0, lt=1, description="share of a resident's exits the readers miss, "
+        "before their own passes say (an `in` after an `in` is an exit missed): 2-12 % of "
+        "faces go unrecognised at community gates, a few percent more leave by side gates; "
+        "weighs as 20 outings")
     out_factor: float = Field(default=2.0, ge=1, description="alert line: longest recent "
                               "outing that started at (±1 h) or ran through this hour, "
                               "times this… (the same line as a home's silences)")

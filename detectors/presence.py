@@ -60,6 +60,7 @@ from gridwatch.registry import Registry
 UNKNOWN, IN, OUT = 0, 1, 2
 PERSON, HOME = 0, 1
 INF = math.inf
+MISSED_PRIOR_N = 20.0  # outings the prior share of missed exits weighs as
 COVERED = "covered"  # a quiet spell reported by raising the home's open no_usage
 
 
@@ -78,6 +79,7 @@ class _Person:
     confirm: bool = False  # a learned stay_in is due: waiting for a report proving the home seen
     returns: int = 0  # outings that ended in a sign of return (a pass in, activity at home)
     unseen: int = 0  # outings that ended in another `out`: the return went unrecorded
+    missed: int = 0  # `in` passes after an `in` (a trip apart): the exit went unrecorded
     ep_kind: str = ""
     ep_start: float = 0.0
     ep_t: float = 0.0
@@ -167,7 +169,7 @@ class Presence(DetectorBase):
     streams = frozenset({"access", "iot"})
     observe_filters = True  # observe routes the event itself and drops what has no key
     _not_state = ("config", "registry", "_rules", "_off", "_tz", "_night", "_water_tags",
-                  "_metrics", "_live", "_blind", "_grace")
+                  "_metrics", "_live", "_blind", "_grace", "_trip_s")
 
     def __init__(self, config: PresenceConfig, registry: Registry) -> None:
         self.config = config
@@ -181,6 +183,7 @@ class Presence(DetectorBase):
         self._live = frozenset(config.liveness_metrics)
         self._blind = config.blind_hours * HOUR
         self._grace = config.exit_grace_minutes * 60
+        self._trip_s = config.same_trip_minutes * 60
         self._metrics = frozenset(config.activity_metrics) | {"water"} | self._live | (
             {"power"} if config.power_active_kwh_per_h else set())
         self.persons: dict[str, _Person] = {}
@@ -415,6 +418,8 @@ class Presence(DetectorBase):
                 self._close(pid, p, t, out)
             p.last_seen, p.confirm = t, False
         if direction is not None and t > p.last_pass:
+            if direction == "in" and p.last_dir == "in" and t - p.last_pass > self._trip_s:
+                p.missed += 1
             p.last_pass, p.last_dir = t, direction
         was = p.where
         if moves and t >= p.where_t:
@@ -532,15 +537,26 @@ class Presence(DetectorBase):
         """Hours a silence begun at ``seen`` may last as a missed outing (0: not likely).
 
         A face the gate did not recognise or a tailgate loses the `out` pass, and the
-        home falls silent as it would on a fall. Where the resident leaves within an hour
-        of this one on ``outing_habit_share`` of days, that is the likelier reading of the
-        silence, so the learned line is at least their outing line from here — up to
-        ``out_min_hours``: the line is the longest outing's, and one night away must not
-        make every quiet evening wait till morning; half a day out is no usual outing.
-        At other hours a quiet home is judged by its own line.
+        home falls silent as it would on a fall. How likely that is depends on the hour
+        (the share of days they leave within an hour of it) and on the resident's gates
+        (the share of their exits missed: an `in` after an `in`, against
+        ``missed_exit_prior`` over 20 outings). Where the two together reach
+        ``outing_habit_share`` at the prior — a third of days for a resident whose exits
+        are missed as often as most — the missed outing is the likelier reading, so the
+        learned line is at least their outing line from here, up to ``out_min_hours``:
+        the line is the longest outing's, and one night away must not make every quiet
+        evening wait till morning; half a day out is no usual outing. After forty exits
+        all recorded, a quiet home is judged by its own line even at the outing hour (a
+        fall there is found hours sooner); a resident whose gate misses many exits waits
+        at hours they leave less often.
         """
         cfg, hour = self.config, hour_index(seen, self._off)
-        if p.habit is None or p.line is None or p.habit.share(hour) < cfg.outing_habit_share:
+        if p.habit is None or p.line is None:
+            return 0.0
+        prior = cfg.missed_exit_prior
+        missed = (p.missed + MISSED_PRIOR_N * prior) / (p.returns + p.unseen + p.missed
+                                                        + MISSED_PRIOR_N)
+        if p.habit.share(hour) * missed < cfg.outing_habit_share * prior:
             return 0.0
         line = p.line.limit(hour, cfg.out_factor, cfg.out_buffer_hours, spread=2) or 0.0
         return min(line, cfg.out_min_hours)

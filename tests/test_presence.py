@@ -452,6 +452,34 @@ def test_a_missed_exit_at_the_usual_outing_hour_is_the_outing_not_a_fall() -> No
     assert got[0][:3] == ("stay_in", "p-1", "firing") and got[0][5] - got[0][4] < 3
 
 
+def two_outings(days: int, lose_morning_every: int = 0) -> list[Event]:
+    """p-1 out 09-10 and 15-17:30 every day; the gate misses the morning `out` on every
+    ``lose_morning_every``-th day (the `in` after an `in` says so)."""
+    evs: list[Event] = []
+    for d in range(days):
+        for k in range(30):
+            h = 7 + k / 2
+            if not (9 <= h < 10 or 15 <= h < 17.5):
+                evs += [motion(d * DAY + h * H), water(d * DAY + (h + .1) * H, 0.004)]
+        if not (lose_morning_every and d % lose_morning_every == 0):
+            evs.append(gate(d * DAY + 9 * H, "p-1", "out"))
+        evs += [gate(d * DAY + 10 * H, "p-1", "in"), gate(d * DAY + 15 * H, "p-1", "out"),
+                gate(d * DAY + 17.5 * H, "p-1", "in")]
+    return sorted(evs, key=lambda e: e.t)
+
+
+def test_a_quiet_home_at_the_outing_hour_waits_longer_where_exits_go_unrecorded() -> None:
+    """A fall at 14:50 on day 41, just before the daily 15:00 outing. After forty exits
+    all recorded, a missing `out` is unlikely, so the home's own 2 h line finds the fall
+    at 16:36; where the gate misses every third morning exit, the silence is as likely
+    an outing it missed, and the stay_in waits for the outing line (capped at 4 h)."""
+    for lose, due in ((0, 16.6), (3, 18.6)):
+        fall = [e for e in two_outings(41, lose) if e.t < T0 + 40 * DAY + 14.9 * H]
+        got = run(detector(), fall, until=41 * DAY)
+        assert got[0][:3] == ("stay_in", "p-1", "firing")
+        assert abs(got[0][5] - (40 * 24 + due)) < 0.01
+
+
 def test_motion_reported_as_the_resident_leaves_is_not_their_return() -> None:
     """A PIR's report two minutes after the `out` pass (its hold time, the door closing
     behind them) does not bring them home, so no stay_in while they are out."""
