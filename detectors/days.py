@@ -10,6 +10,7 @@ package) and a deployment's own dates (``detectors.calendar`` in the config).
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 import chinese_calendar
@@ -17,6 +18,7 @@ import chinese_calendar
 from config.days import CalendarConfig
 
 EPOCH = date(1970, 1, 1).toordinal()
+log = logging.getLogger(__name__)
 
 
 def local_day(d: date) -> int:
@@ -43,6 +45,7 @@ class DayTypes:
         self._rest = {local_day(d) for d in config.rest_days}
         self._work = {local_day(d) for d in config.work_days}
         self._known: dict[int, bool] = {}
+        self._told: set[int] = set()  # years beyond the schedule an operator was told of
 
     def rest(self, day: int) -> bool:
         known = self._known.get(day)
@@ -54,8 +57,22 @@ class DayTypes:
         if day in self._rest or day in self._work:
             return day in self._rest
         if self.config.official:
+            when = date.fromordinal(day + EPOCH)
             try:
-                return not chinese_calendar.is_workday(date.fromordinal(day + EPOCH))
+                return not chinese_calendar.is_workday(when)
             except NotImplementedError:  # a year the schedule does not cover
-                pass
+                self._tell(when.year)
         return (day + 3) % 7 >= 5  # 1970-01-01 was a Thursday
+
+    def _tell(self, year: int) -> None:
+        """Once a year: a holiday judged as a weekday is an empty morning at every gate, and
+        a worked Sunday a crowd, so an operator should know the schedule ran out."""
+        configured = any(d.year == year for d in (*self.config.rest_days,
+                                                  *self.config.work_days))
+        if year in self._told or configured:
+            return
+        self._told.add(year)
+        log.warning("calendar: %d is past the published holiday schedule (chinesecalendar "
+                    "%s): only weekends are rest days; list its holidays and worked weekends "
+                    "in detectors.calendar.rest_days / work_days, or update the package",
+                    year, getattr(chinese_calendar, "__version__", "?"))
