@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.patterns import EventClusterConfig
-from detectors.base import SEVERITY_RANK, Decision, DetectorBase
+from detectors.base import SEVERITY_RANK, Decision, DetectorBase, restore_slots
 from detectors.reorder import Deadlines, EventTimeBuffer
 from gridwatch.events import Event, Iot, Report
 from gridwatch.registry import Registry
@@ -60,6 +60,8 @@ class _Point:
     core: bool = False
     cluster: int = -1  # -1: noise (so far)
 
+    __setstate__ = restore_slots
+
 
 @dataclass(slots=True)
 class _Cluster:
@@ -70,6 +72,8 @@ class _Cluster:
     first: float = math.inf
     last: float = -math.inf
     in_episode: bool = False
+
+    __setstate__ = restore_slots
 
 
 @dataclass(slots=True)
@@ -83,6 +87,8 @@ class _Episode:
     last: float = -math.inf
     categories: dict[str, int] = field(default_factory=dict)
 
+    __setstate__ = restore_slots
+
 
 @dataclass(slots=True)
 class _Grid:
@@ -91,6 +97,8 @@ class _Grid:
     clusters: dict[int, _Cluster] = field(default_factory=dict)
     episode: _Episode | None = None
     dropped: int = 0
+
+    __setstate__ = restore_slots
 
 
 class EventCluster(DetectorBase):

@@ -46,7 +46,7 @@ from scipy.special import betainc
 from config.base import hash_of
 from config.days import CalendarConfig
 from config.patterns import CrowdConfig
-from detectors.base import SEVERITY_RANK, Decision, DetectorBase
+from detectors.base import SEVERITY_RANK, Decision, DetectorBase, restore_slots
 from detectors.days import DayTypes
 from detectors.reorder import Deadlines, EventTimeBuffer
 from gridwatch.events import Access, Event
@@ -68,6 +68,8 @@ def _zeros(code: str = "f") -> array:
 @dataclass(slots=True)
 class _Series:
     """One count's baseline: mean and variance per hour bin, a level, the place's dispersion."""
+
+    __setstate__ = restore_slots
 
     mean: array = field(default_factory=_zeros)
     var: array = field(default_factory=_zeros)
@@ -94,6 +96,8 @@ class _Place:
     peak: int = 0
     cleared_at: float | None = None
     pending: deque = field(default_factory=deque)  # (bin, people, strangers) not yet learned
+
+    __setstate__ = restore_slots
 
     def counts(self) -> tuple[int, int]:
         return len(self.inside) + self.unrecognised, self.strangers + self.unrecognised

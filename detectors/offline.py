@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.iot import DeviceOfflineConfig
-from detectors.base import Decision, DetectorBase
+from detectors.base import Decision, DetectorBase, restore_slots
 from gridwatch.events import Event, Iot
 from gridwatch.registry import Registry
 
@@ -79,6 +79,8 @@ class _Clock:
     loss: float = PRIOR_LOSS
     n: int = 0
 
+    __setstate__ = restore_slots
+
     def tick(self, t: float, same_s: float, silent: bool) -> None:
         dt = t - self.t
         if dt < same_s or dt <= 0:
@@ -122,6 +124,8 @@ class _Device:
     quiet: array | None = None  # per local start hour: longest, then second-longest gap
     qday: int = -1  # local day of the quiet hours' last fading
 
+    __setstate__ = restore_slots  # a checkpoint from before a field existed still restores
+
 
 @dataclass(slots=True)
 class _Building:
@@ -134,6 +138,8 @@ class _Building:
     silent: int = 0
     open_start: float | None = None
     outage_t: float = -math.inf  # start of its latest outage
+
+    __setstate__ = restore_slots
 
 
 class DeviceOffline(DetectorBase):

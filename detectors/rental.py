@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.patterns import GroupRentalConfig
-from detectors.base import SEVERITY_RANK, DailyDetector, Decision
+from detectors.base import SEVERITY_RANK, DailyDetector, Decision, restore_slots
 from gridwatch.events import Access, Event, Iot
 from gridwatch.registry import Registry
 
@@ -43,6 +43,8 @@ LOG_FLOOR = 1e-3  # a day's use below a litre / a watt-hour is read as this
 @dataclass(slots=True)
 class _Mean:
     """A decayed mean of log daily use and its weight (days, or house-days for a norm)."""
+
+    __setstate__ = restore_slots
 
     mean: float = 0.0
     weight: float = 0.0
@@ -66,6 +68,8 @@ class _House:
     use: dict[str, _Mean] = field(default_factory=dict)  # metric → the house's own level
     open_start: float | None = None
     severity: str = ""
+
+    __setstate__ = restore_slots
 
 
 @dataclass(frozen=True, slots=True)

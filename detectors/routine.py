@@ -18,6 +18,8 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 
+from detectors.base import restore_slots
+
 HOUR = 3600.0
 DAY_S = 86400.0
 
@@ -42,6 +44,8 @@ class SilenceLine:
     >>> line.limit(7 * 24 + 9, 2.0, 1.0) is None   # never silent around 09:00: fixed rules
     True
     """
+
+    __setstate__ = restore_slots
 
     hours: array = field(default_factory=lambda: array("f", bytes(4 * 24)))
     day: int = -1  # local day of the last decay
@@ -104,6 +108,8 @@ class Habit:
     >>> round(habit.share(10 * 24 + 16), 1), habit.share(10 * 24 + 9)
     (0.5, 0.0)
     """
+
+    __setstate__ = restore_slots
 
     starts: array = field(default_factory=lambda: array("f", bytes(4 * 24)))
     days: float = 0.0

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 from config.sensor import SensorThresholdConfig, ThresholdRule
-from detectors.base import SEVERITY_RANK, Decision, DetectorBase
+from detectors.base import SEVERITY_RANK, Decision, DetectorBase, restore_slots
 from gridwatch.events import Event, Iot
 from gridwatch.registry import Registry
 
@@ -21,6 +21,8 @@ from gridwatch.registry import Registry
 @dataclass(slots=True)
 class _RuleState:
     """Per (device, rule): the current run of readings beyond the limit, and the episode."""
+
+    __setstate__ = restore_slots
 
     count: int = 0
     first: float | None = None

@@ -420,6 +420,25 @@ def test_a_building_of_meters_asleep_at_night_is_not_cut_off_every_night() -> No
     assert got[1].subject_id == "wm-b-1-3"
 
 
+def test_a_checkpoint_from_before_quiet_hours_restores_and_learns_them() -> None:
+    """A worker upgraded over a checkpoint whose devices have no quiet hours yet: they
+    restore with none, and learn them from the nights that follow (two nights alerted
+    at most, as for a new device judged from its first night)."""
+    meter = asleep_at_night(14, 0)
+    det = detector(utc_offset_h=0.0)
+    before = [e for e in meter if e.t < T0 + 3 * 24 * H]
+    play(det, before, 3 * 24 * H)
+    d = det.devices["wm-1"]
+    old = {k: v for k, v in d.__reduce_ex__(5)[2][1].items() if k not in ("quiet", "qday")}
+    twin = detector(utc_offset_h=0.0)
+    twin.restore(det.snapshot())
+    twin.devices["wm-1"] = type(d).__new__(type(d))
+    twin.devices["wm-1"].__setstate__((None, old))
+    assert twin.devices["wm-1"].quiet is None and twin.devices["wm-1"].qday == -1
+    after = [e for e in meter if e.t >= T0 + 3 * 24 * H]
+    assert len(firings(play(twin, after, 14 * 24 * H))) <= 2
+
+
 def test_a_meter_reporting_only_on_use_is_judged_by_its_heartbeat() -> None:
     """Readings on its 15-minute slots when water ran (three slots in five by day, none
     at night) look like a schedule losing two reports in five: no number of slots up to
