@@ -19,6 +19,9 @@ from config.days import CalendarConfig
 
 EPOCH = date(1970, 1, 1).toordinal()
 log = logging.getLogger(__name__)
+# Years past the schedule this process has warned of: each partition has its own
+# calendar, an operator needs the warning once.
+_TOLD: set[int] = set()
 
 
 def local_day(d: date) -> int:
@@ -45,7 +48,6 @@ class DayTypes:
         self._rest = {local_day(d) for d in config.rest_days}
         self._work = {local_day(d) for d in config.work_days}
         self._known: dict[int, bool] = {}
-        self._told: set[int] = set()  # years beyond the schedule an operator was told of
 
     def rest(self, day: int) -> bool:
         known = self._known.get(day)
@@ -65,13 +67,14 @@ class DayTypes:
         return (day + 3) % 7 >= 5  # 1970-01-01 was a Thursday
 
     def _tell(self, year: int) -> None:
-        """Once a year: a holiday judged as a weekday is an empty morning at every gate, and
-        a worked Sunday a crowd, so an operator should know the schedule ran out."""
+        """Once a year per process: a holiday judged as a weekday is an empty morning at
+        every gate, and a worked Sunday a crowd, so an operator should know the schedule
+        ran out."""
         configured = any(d.year == year for d in (*self.config.rest_days,
                                                   *self.config.work_days))
-        if year in self._told or configured:
+        if year in _TOLD or configured:
             return
-        self._told.add(year)
+        _TOLD.add(year)
         log.warning("calendar: %d is past the published holiday schedule (chinesecalendar "
                     "%s): only weekends are rest days; list its holidays and worked weekends "
                     "in detectors.calendar.rest_days / work_days, or update the package",
