@@ -108,6 +108,11 @@ class NoUsageConfig(Section):
                                 "24 h rule) is orange")
     red_hours: float = Field(default=36.0, gt=0, description="a day and a half without water "
                              "is red")
+    habit_share: float = Field(
+        default=0.8, ge=0, le=1, description="a learned (early) no_usage waits until the "
+        "silence has passed a clock hour in which this home's water runs on at least this "
+        "share of days: the morning kettle missed, not an afternoon that is quiet now and "
+        "then. 0 = off")
 
 
 class PresenceConfig(Section):

@@ -112,6 +112,8 @@ class _Home:
     waiting_meter: bool = False  # the meter went silent: judge at its next reading
     held: bool = False  # the resident is out or in another episode: judge when that ends
     queued: float = 0.0
+    taps: Habit | None = None  # the hours water runs at, by share of days with water use
+    tap_hour: int = -1  # the last local hour a use was counted in (one per hour)
 
     __setstate__ = restore_slots
 
@@ -333,6 +335,7 @@ class Presence(DetectorBase):
                 self._schedule(HOME, house, h.queued, self._home_next(house, h))
             return
         self._learn_water(h, t)
+        self._note_tap(h, t)
         h.use_last = max(h.use_last, t)
         h.vols.append((t, ev.value))
         h.vols.sort()
@@ -731,6 +734,32 @@ class Presence(DetectorBase):
         h.water.learn(hour_index(anchor, self._off), (t - anchor) / HOUR,
                       self.config.line_fade_per_day)
 
+    def _note_tap(self, h: _Home, t: float) -> None:
+        """Count the hour of a water use, once per hour: the home's water habit."""
+        hour = hour_index(t, self._off)
+        if hour <= h.tap_hour:
+            return
+        if h.taps is None:
+            h.taps = Habit()
+        h.taps.note(hour, self.config.line_fade_per_day)
+        h.tap_hour = hour
+
+    def _after_habit(self, h: _Home, since: float) -> float:
+        """The end of the first hour after ``since`` in which this home's water runs on
+        ``habit_share`` of days; ``inf`` if none within a day.
+        A learned no_usage needs its silence to have missed such a use: an afternoon that
+        is sometimes quiet for hours is not the morning kettle missed."""
+        share = self.config.no_usage.habit_share
+        if not share:
+            return -INF
+        if h.taps is None:
+            return INF
+        hour = hour_index(since, self._off)
+        for k in range(hour + 1, hour + 25):
+            if h.taps.share_ahead(k) >= share:
+                return (k + 1) * HOUR - self._off
+        return INF
+
     def _water_reset(self, house: str, h: _Home, t: float, out: list[Decision]) -> None:
         """The resident passed a gate: up and about, so the water silence starts again."""
         if h.nu_sev and t > h.nu_t:
@@ -762,6 +791,8 @@ class Presence(DetectorBase):
             young = self._young_line(h.water, wake, h.born)
             due = None if young is None else wake + max(young,
                                                         self._usual_outing(p, wake)) * HOUR
+        if due is not None:
+            due = max(due, self._after_habit(h, seen))
         if due is not None and due < fixed:
             plans.append(_Plan(due, "no_usage", seen, "learned", (due - seen) / HOUR))
         return min(plans, key=lambda x: x.due)

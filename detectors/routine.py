@@ -132,6 +132,13 @@ class Habit:
         self.seen(hour, per_day)
         self.starts[hour % 24] += 1.0
 
+    def share_ahead(self, hour: int) -> float:
+        """The share of days on which it began in the clock hour of ``hour``, an hour not
+        yet reached: if that hour is still to come today, today is not counted (a quiet
+        morning would otherwise lower the evening's share)."""
+        days = self.days - (1.0 if hour // 24 == self.day else 0.0)
+        return self.starts[hour % 24] / days if days > 0 else 0.0
+
     def share(self, hour: int, spread: int = 1) -> float:
         if self.days <= 0:
             return 0.0

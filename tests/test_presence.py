@@ -480,6 +480,32 @@ def test_a_quiet_home_at_the_outing_hour_waits_longer_where_exits_go_unrecorded(
         assert abs(got[0][5] - (40 * 24 + due)) < 0.01
 
 
+def kettle_home(days: int, dry: tuple[float, float] | None = None) -> list[Event]:
+    """p-1 up 07-22 (motion every half hour), water at 07:12 and 19:00 every day and in the
+    afternoon at 13, 15 and 17 h or at 14 and 16 h on alternate days; the meter reads
+    hourly (zeros when nothing ran). No water runs in ``dry`` (hours since T0)."""
+    evs: list[Event] = []
+    for d in range(days):
+        evs += [motion(d * DAY + (7 + k / 2) * H) for k in range(30)]
+        evs += [water(d * DAY + (k + 0.5) * H, 0.0) for k in range(24)]
+        for u in [7.2, 19.0] + ([13.1, 15.1, 17.1] if d % 2 else [14.1, 16.1]):
+            if dry is None or not dry[0] <= d * 24 + u < dry[1]:
+                evs.append(water(d * DAY + u * H, 0.01))
+    return sorted(evs, key=lambda e: e.t)
+
+
+def test_no_usage_learned_early_needs_a_habitual_use_missed() -> None:
+    """An afternoon without water (12-19 h) in a home whose afternoon uses move about is
+    not a no_usage: its hours each see water on half the days; the 19:00 use, on every
+    day, comes. (Judged by the learned line alone, it fired at 18:30.) A morning without
+    the 07:12 kettle, run every day, is still found early, at 11:30."""
+    afternoon = kettle_home(14, dry=(12 * 24 + 12, 12 * 24 + 19))
+    assert [r for r in run(detector(), afternoon, until=14 * DAY) if r[0] == "no_usage"] == []
+    sick = kettle_home(14, dry=(12 * 24 + 7, 14 * 24))
+    got = [r for r in run(detector(), sick, until=13 * DAY) if r[0] == "no_usage"]
+    assert got[0][2] == "firing" and got[0][5] == 12 * 24 + 11.5
+
+
 def test_motion_reported_as_the_resident_leaves_is_not_their_return() -> None:
     """A PIR's report two minutes after the `out` pass (its hold time, the door closing
     behind them) does not bring them home, so no stay_in while they are out."""
