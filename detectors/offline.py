@@ -35,6 +35,7 @@ from typing import Any
 
 from config.iot import DeviceOfflineConfig
 from detectors.base import Decision, DetectorBase, restore_slots
+from detectors.routine import hour_index
 from gridwatch.events import Event, Iot
 from gridwatch.registry import Registry
 
@@ -50,7 +51,6 @@ MAX_FACTOR = 12.0
 QUIET_SLOTS = 3.0  # a gap of this many intervals is a quiet spell worth remembering
 QUIET_UNIT_S = 600.0  # quiet spells kept in 10-minute units, one byte each (40 h at most)
 QUIET_FADE = 0.97  # per day: a habit not seen for a month weighs under half
-DAY_S = 86400.0
 OVERDUE = 1.5  # at a building verdict, a device silent this many intervals counts as silent
 DEVICE, BUILDING = 0, 1
 
@@ -309,7 +309,7 @@ class DeviceOffline(DetectorBase):
             q = d.quiet = array("B", bytes(48))
         self._fade_quiet(d, d.last)
         units = int(gap / QUIET_UNIT_S)
-        hod = int((d.last + self._off) // HOUR) % 24
+        hod = hour_index(d.last, self._off) % 24
         for k in (hod - 1, hod, hod + 1):
             k %= 24
             if units > q[k]:
@@ -318,7 +318,7 @@ class DeviceOffline(DetectorBase):
                 q[24 + k] = units
 
     def _fade_quiet(self, d: _Device, t: float) -> None:
-        day = int((t + self._off) // DAY_S)
+        day = hour_index(t, self._off) // 24
         if d.quiet is None or day <= d.qday:
             return
         if d.qday >= 0:
@@ -337,7 +337,7 @@ class DeviceOffline(DetectorBase):
     def _quiet_spell(self, d: _Device) -> float:
         """The shorter of the two longest silences the device began near this hour before."""
         assert d.quiet is not None
-        return d.quiet[24 + int((d.last + self._off) // HOUR) % 24] * QUIET_UNIT_S
+        return d.quiet[24 + hour_index(d.last, self._off) % 24] * QUIET_UNIT_S
 
     # ------------------------------------------------------------ deadlines
     def _interval(self, d: _Device) -> tuple[float, float, str] | None:
