@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import orjson
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Section(BaseModel):
@@ -23,3 +23,11 @@ def hash_of(*sections: BaseModel) -> str:
     dumps = [s.model_dump(mode="json") for s in sections]
     data = orjson.dumps(dumps[0] if len(dumps) == 1 else dumps, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(data).hexdigest()[:12]
+
+
+def local_offset(what: str = "hours and days") -> float:
+    """Field for a detector's local clock (UTC offset in hours); a function so every model
+    gets its own field object. ``what`` says what the clock places."""
+    return Field(default=8.0, ge=-12, le=14,  # type: ignore[no-any-return]
+                 description=f"local clock for {what} (China Standard Time); keep equal to "
+                 "pipeline.timezone")

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from config.base import Section
+from config.base import Section, local_offset
 from config.sensor import Severity
 
 
@@ -138,9 +138,7 @@ class SensorAnomalyConfig(Section):
     gap_factor: float = Field(
         default=2.5, gt=1, description="a reading more than this many usual intervals after the "
         "previous one closes a gap: it is not learned from or scored")
-    utc_offset_h: float = Field(
-        default=8.0, ge=-12, le=14, description="local clock for hour-of-day and weekend bins "
-        "(China Standard Time); keep equal to pipeline.timezone")
+    utc_offset_h: float = local_offset("hour-of-day and weekend bins")
 
     @model_validator(mode="after")
     def _one_spec_per_class(self) -> SensorAnomalyConfig:
@@ -223,6 +221,4 @@ class DeviceOfflineConfig(Section):
         default=12.0, gt=0, le=40, description="the longest silence a habit excuses, and the "
         "longest that teaches one: a night's sleep (early sleepers: 21:00-07:00 is 10 h). A data "
         "logger that lost 16-23 h on three evenings running (river's WaterFlow) is not asleep")
-    utc_offset_h: float = Field(
-        default=8.0, ge=-12, le=14, description="local clock for the quiet hours (China Standard "
-        "Time); keep equal to pipeline.timezone")
+    utc_offset_h: float = local_offset("the quiet hours")

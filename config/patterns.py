@@ -9,15 +9,8 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from config.base import Section
+from config.base import Section, local_offset
 from config.sensor import Severity
-
-
-def _local_offset() -> float:
-    """Field for the local clock; a function so every model gets its own field object."""
-    return Field(default=8.0, ge=-12, le=14,  # type: ignore[no-any-return]
-                 description="local clock for hours and days (China Standard Time); keep "
-                 "equal to pipeline.timezone")
 
 
 class UnusualHoursConfig(Section):
@@ -67,7 +60,7 @@ class UnusualHoursConfig(Section):
                                   "profile: about a month, so a new job is learned within weeks")
     severity: Severity = "yellow"
     key_person_severity: Severity = "orange"
-    utc_offset_h: float = _local_offset()
+    utc_offset_h: float = local_offset()
 
     @model_validator(mode="after")
     def _night_is_a_window(self) -> UnusualHoursConfig:
@@ -142,7 +135,7 @@ class CrowdConfig(Section):
     orange_factor: float = Field(default=2.0, ge=1, description="count at this multiple of the "
                                  "firing limit escalates to orange")
     red_factor: float = Field(default=4.0, ge=1, description="and to red")
-    utc_offset_h: float = _local_offset()
+    utc_offset_h: float = local_offset()
 
 
 class GroupRentalConfig(Section):
@@ -190,7 +183,7 @@ class GroupRentalConfig(Section):
                                 "people come home after midnight")
     severity: Severity = "yellow"
     corroborated_severity: Severity = "orange"
-    utc_offset_h: float = _local_offset()
+    utc_offset_h: float = local_offset()
 
     @model_validator(mode="after")
     def _clear_below_fire(self) -> GroupRentalConfig:

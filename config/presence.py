@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from config.base import Section
+from config.base import Section, local_offset
 from config.sensor import Severity
 
 SEVERITIES = ("blue", "yellow", "orange", "red")
@@ -208,9 +208,7 @@ class PresenceConfig(Section):
     out_min_outings: int = Field(default=5, ge=1, description="outings seen before the line "
                                  "is used")
     no_usage: NoUsageConfig = Field(default_factory=NoUsageConfig)
-    utc_offset_h: float = Field(default=8.0, ge=-12, le=14, description="local clock for "
-                                "hours of the day and week (China Standard Time); keep equal "
-                                "to pipeline.timezone")
+    utc_offset_h: float = local_offset("hours of the day and week")
 
     @model_validator(mode="after")
     def _known_tags(self) -> PresenceConfig:
