@@ -138,6 +138,11 @@ class SensorAnomalyConfig(Section):
     gap_factor: float = Field(
         default=2.5, gt=1, description="a reading more than this many usual intervals after the "
         "previous one closes a gap: it is not learned from or scored")
+    recurring: bool = Field(
+        default=True, description="a level shift that begins at the local hour (±1 h) at which "
+        "the two before it began, 7 or 14 days or a month (27-32 days) apart, continues a "
+        "scheduled load the hour-of-day profile cannot learn (a monthly heater or boiler cycle, "
+        "a weekly wash): not opened. The first two of a series fire; false to open every one")
     utc_offset_h: float = local_offset("hour-of-day and weekend bins")
 
     @model_validator(mode="after")

@@ -70,6 +70,10 @@ DORMANT_S = DAY  # no use above the usual minimum for a day: nobody home, learn 
 MIN_DAY_COVER = 0.75  # a day teaches its minimum and peak if readings cover 18 h of it
 MAX_FLOW_INTERVAL_S = 3 * HOUR  # a still read must be possible: hourly or 2-hourly meters
 HOURLY_S = 0.9 * HOUR  # readings closer than this are summed until they cover this much
+RECUR_WEEKS = (7, 14)  # days apart of a weekly or fortnightly load
+RECUR_MONTH = (27, 32)  # days apart of a monthly one (the same date, a calendar month on)
+RECUR_TOL_S = HOUR  # the hour it begins at wanders this much
+RECUR_KEEP = 6  # level-shift beginnings remembered per series
 
 
 @dataclass(slots=True)
@@ -111,6 +115,8 @@ class _Series:
     severity: str = ""
     part_v: float = 0.0  # sub-hourly readings summed so far (amount, or level × seconds)
     part_dt: float = 0.0  # and the seconds they cover
+    shifts: list[float] | None = None  # where recent level shifts began (opened or not)
+    skipped: float = -math.inf  # the beginning last held back as a recurring load
 
     __setstate__ = restore_slots
 
@@ -480,6 +486,8 @@ class SensorAnomaly(DetectorBase):
         if s.open_start is None:
             if gap or score < cfg.threshold:
                 return []
+            if test == "level_shift" and cfg.recurring and _recurs(s, v.start[test]):
+                return []
             s.open_start, s.open_test = v.start[test], test
             s.severity = self._severity(score)
             return [self._emit(s, spec, ev, v, test, score, "firing")]
@@ -527,6 +535,44 @@ class SensorAnomaly(DetectorBase):
         return self.decision("sensor_anomaly", "device", ev.device_id, status,  # type: ignore[arg-type]
                              s.severity, s.open_start, ev.t, evidence,
                              self.registry.device_grid(ev.device_id))
+
+
+def _recurs(s: _Series, start: float) -> bool:
+    """Whether a level shift beginning at ``start`` continues a schedule: the two before
+    it began a week, a fortnight or a month apart, and this one as far after the last,
+    each at the same hour (±1 h). Every beginning asked about is remembered.
+
+    Profiles learn the hour of the day and the day type; a load that runs on the 11th
+    of every month or every other Saturday night is a fresh departure each time (a
+    real household meter's monthly storage-heater cycle raised one episode a month).
+    Its first two runs still fire: one repeat a month on at the same hour happens by
+    chance (a water main's real loss began 30 days after the previous one, to the hour).
+
+    >>> s = _Series(0.0, 0.0, 0.0, 0.0)
+    >>> [_recurs(s, day * DAY + 1800) for day in (1, 31, 61, 75)]
+    [False, False, True, False]
+    """
+    if start == s.skipped:
+        return True  # the same beginning, asked again at the next reading
+    shifts = s.shifts if s.shifts is not None else []
+    hit = any(period and any(_period(last - first) == period for first in shifts[:k])
+              for k, last in enumerate(shifts) if (period := _period(start - last)))
+    if start not in shifts:
+        s.shifts = [*shifts, start][-RECUR_KEEP:]
+    if hit:
+        s.skipped = start
+    return hit
+
+
+def _period(apart: float) -> int:
+    """7 or 14 (days) for a weekly or fortnightly repeat at the same hour, 30 for a
+    monthly one, 0 for none."""
+    days = round(apart / DAY)
+    if abs(apart - days * DAY) > RECUR_TOL_S:
+        return 0
+    if days in RECUR_WEEKS:
+        return days
+    return 30 if RECUR_MONTH[0] <= days <= RECUR_MONTH[1] else 0
 
 
 def _specificity(spec: AnomalyMetric) -> tuple[int, bool, bool]:

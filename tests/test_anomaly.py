@@ -115,6 +115,27 @@ def test_a_heater_left_on_fires_within_a_day_and_a_half(seed: int) -> None:
     assert test == "level_shift" and ONSET - 6 <= start <= ONSET + 24 and t - ONSET <= 36
 
 
+def monthly_night_load(h: float, v: float) -> float:
+    """A storage heater's 5 kW for six hours from local 01:00, every 30 days from day 12."""
+    day, local = divmod(h + 8, 24)
+    return v + (5.0 if day >= 12 and (day - 12) % 30 == 0 and 1 <= local < 7 else 0.0)
+
+
+def test_a_monthly_scheduled_load_fires_twice_then_is_known() -> None:
+    """The profile learns hours and day types, not dates: each run departs from it. Once
+    two runs have begun a month apart at the same hour, the third and later do not open
+    episodes; with ``recurring: false`` every run does."""
+    runs = [12 + 30 * k for k in range(4)]
+
+    def run_days(config: SensorAnomalyConfig) -> list[int]:
+        got = run(power(random.Random(3), 12 + 30 * 3 + 3), "power", monthly_night_load,
+                  det=SensorAnomaly(config, Registry()))
+        return [int((d.t - T0) / HOUR + 8) // 24 for d in opened(got)]
+
+    assert run_days(SensorAnomalyConfig(recurring=False)) == runs
+    assert run_days(SensorAnomalyConfig()) == runs[:2]
+
+
 def test_a_power_spike_fires_on_its_reading_and_resolves_on_the_next() -> None:
     got = run(power(random.Random(4), 21), "power",
               lambda h, v: 25.0 if int(h) == ONSET else v)
