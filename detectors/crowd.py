@@ -304,6 +304,15 @@ class Crowd(DetectorBase):
         rest = self._days.rest(int(local // DAY))  # a holiday is a Sunday, a worked Sunday not
         return int(local % DAY // HOUR) + (24 if rest else 0)
 
+    def _bins_of(self, t: float) -> set[int]:
+        """The bins a window ending at ``t`` is judged by: its hours' own, and on a weekend
+        no schedule covers (a year past the published one) the working day's too, since
+        it may be a worked weekend with a weekday's commute."""
+        bins = {self._bin(t - self._w), self._bin(t)}
+        if self._days.guessed_weekend(int((t + self._offset) // DAY)):
+            bins |= {b - 24 for b in bins if b >= 24}
+        return bins
+
     def _follow(self, s: _Series, b: int, x: float) -> None:
         """The level: how the last hour or so runs against the bins (outside episodes)."""
         if s.n[b] >= self._min_n:
@@ -346,7 +355,7 @@ class Crowd(DetectorBase):
         # is expected by the windows ending 06:00-06:15 that hold it, whatever their middle.
         # An unlearned bin is skipped (a weekday's hour says nothing about a Saturday's).
         best: _Expect | None = None
-        for b in {self._bin(t - self._w), self._bin(t)}:
+        for b in self._bins_of(t):
             if s.n[b] >= self._min_n:
                 exp = self._expect_bin(s, b)
                 if best is None or exp.mean > best.mean:

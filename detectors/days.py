@@ -48,12 +48,19 @@ class DayTypes:
         self._rest = {local_day(d) for d in config.rest_days}
         self._work = {local_day(d) for d in config.work_days}
         self._known: dict[int, bool] = {}
+        self._guessed: set[int] = set()  # days judged by the weekday alone
 
     def rest(self, day: int) -> bool:
         known = self._known.get(day)
         if known is None:
             known = self._known[day] = self._decide(day)
         return known
+
+    def guessed_weekend(self, day: int) -> bool:
+        """A Saturday or Sunday of a year past the official schedule that the config does
+        not list either: it may be worked (调休), so a working day's crowds are no
+        surprise on it. (With ``official: false`` weekends are rest days by choice.)"""
+        return self.rest(day) and day in self._guessed
 
     def _decide(self, day: int) -> bool:
         if day in self._rest or day in self._work:
@@ -63,16 +70,20 @@ class DayTypes:
             try:
                 return not chinese_calendar.is_workday(when)
             except NotImplementedError:  # a year the schedule does not cover
-                self._tell(when.year)
+                if not self._configured(when.year):
+                    self._guessed.add(day)
+                    self._tell(when.year)
         return (day + 3) % 7 >= 5  # 1970-01-01 was a Thursday
 
+    def _configured(self, year: int) -> bool:
+        """The deployment lists this year's dates: its other weekends are rest days."""
+        return any(d.year == year for d in (*self.config.rest_days, *self.config.work_days))
+
     def _tell(self, year: int) -> None:
-        """Once a year per process: a holiday judged as a weekday is an empty morning at
-        every gate, and a worked Sunday a crowd, so an operator should know the schedule
-        ran out."""
-        configured = any(d.year == year for d in (*self.config.rest_days,
-                                                  *self.config.work_days))
-        if year in _TOLD or configured:
+        """Once a year per process: a holiday judged as a working day teaches the working
+        days' profiles an empty morning and judges its visitors by a working day's, so an
+        operator should know the schedule ran out."""
+        if year in _TOLD:
             return
         _TOLD.add(year)
         log.warning("calendar: %d is past the published holiday schedule (chinesecalendar "

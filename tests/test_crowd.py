@@ -280,3 +280,42 @@ def test_a_worked_sunday_and_a_weekday_holiday_follow_the_official_calendar() ->
     fired = rushes(weekends_only)
     assert [datetime.fromtimestamp(x.t, timezone(timedelta(hours=8))).date() for x in fired
             ][:1] == [date(2025, 1, 26)]
+
+
+def test_a_weekend_past_the_published_schedule_may_be_a_worked_one() -> None:
+    """Past the years ``chinesecalendar`` covers, a Saturday or Sunday may be worked (调休)
+    without anyone having said so: its morning rush is judged by the working days' bins
+    too, so it is no crowd; 60 strangers on a Sunday afternoon still are. Once the deployment
+    lists the year's dates, its other weekends are rest days again."""
+    from datetime import date, datetime, timedelta, timezone
+
+    from config.days import CalendarConfig
+    from detectors.days import DayTypes
+
+    first = datetime(2031, 1, 1, tzinfo=timezone(timedelta(hours=8)))
+    worked = date(2031, 1, 26)  # a Sunday
+
+    def fired(days: DayTypes, strangers: int = 0) -> list[date]:
+        reg = Registry()
+        reg.put("gates", {"gate_id": "gate-1", "grid_id": "g1", "house_id": ""})
+        for i in range(40):
+            reg.put("persons", {"person_id": f"r{i}", "house_id": "h"})
+        det, out = Crowd(CrowdConfig(grid_level=False), reg, days), []
+        for d in range(28):
+            day = (first + timedelta(days=d)).date()
+            midnight = (first + timedelta(days=d)).timestamp()
+            working = day.weekday() < 5 or day == worked
+            for i in range(40):  # a working day's 07:00 rush, or a rest day spread out
+                t = midnight + (7 * 3600 + i * 60 if working else 9 * 3600 + i * 900)
+                out += det.observe(Access(f"{d}-{i}", t, "gate-1", "out", "face", f"r{i}"))
+            for i in range(strangers if day == date(2031, 1, 19) else 0):  # a Sunday
+                out += det.observe(Access(f"s{i}", midnight + 15 * 3600 + i * 10, "gate-1",
+                                          "in", "face", f"v{i}"))
+            out += det.advance(midnight + 86400)
+        return [datetime.fromtimestamp(x.t, timezone(timedelta(hours=8))).date()
+                for x in out if x.status == "firing"]
+
+    assert fired(DayTypes(CalendarConfig())) == []
+    assert fired(DayTypes(CalendarConfig()), strangers=60)[:1] == [date(2031, 1, 19)]
+    listed = DayTypes(CalendarConfig(rest_days=(date(2031, 10, 1),)))  # National Day
+    assert fired(listed)[:1] == [worked]
