@@ -9,7 +9,7 @@ vocabulary for inhibition rules, routes, sink filters and silences.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -176,6 +176,11 @@ def _default_routes() -> tuple[Route, ...]:
     return (Route(name="red-to-street", match=Match(severities=("red",)), notify=("street",)),)
 
 
+_REPEAT_BY_KIND: dict[str, dict[str, float]] = {
+    "group_rental": {"orange": 24 * HOUR}, "unusual_hours": {"orange": 24 * HOUR},
+    "long_absent": {"orange": 24 * HOUR, "red": 4 * HOUR}}
+
+
 class AlertSettings(Section):
     """The alert lifecycle after the detectors: repeats, mutes, routes, sinks."""
 
@@ -184,12 +189,11 @@ class AlertSettings(Section):
         description="re-send a still-firing episode of this severity after this much event "
                     "time without an update; a severity not listed is never repeated")
     repeat_interval_by_kind: dict[str, dict[Severity, float]] = Field(
-        default_factory=lambda: {"group_rental": {"orange": 24 * HOUR},
-                                 "unusual_hours": {"orange": 24 * HOUR},
-                                 "long_absent": {"orange": 24 * HOUR, "red": 4 * HOUR}},
+        default_factory=lambda: dict(_REPEAT_BY_KIND),
         description="per-kind replacement of repeat_interval_s: patterns that change over "
                     "days (群租, 昼伏夜出) are visited once a day, not every few hours; an "
-                    "absence counted in days (久未出现) is re-sent every 4 h when red")
+                    "absence counted in days (久未出现) is re-sent every 4 h when red. A file's "
+                    "kinds are added to these (a kind set to {} is never repeated)")
     inhibit: tuple[InhibitRule, ...] = Field(default_factory=_default_inhibit)
     routes: tuple[Route, ...] = Field(default_factory=_default_routes)
     silences: SilenceSettings = Field(default_factory=SilenceSettings)
@@ -203,6 +207,13 @@ class AlertSettings(Section):
                 raise ValueError(f"repeat_interval_s.{sev} cannot be zero or negative "
                                  f"(leave the severity out to never repeat it)")
         return v
+
+    @field_validator("repeat_interval_by_kind", mode="before")
+    @classmethod
+    def _over_shipped_kinds(cls, v: Any) -> Any:
+        """A file's kinds replace those kinds' intervals; the other shipped kinds stay (a
+        file tuning crowds must not start repeating 群租 every four hours)."""
+        return {**_REPEAT_BY_KIND, **v} if isinstance(v, dict) else v
 
     @field_validator("repeat_interval_by_kind")
     @classmethod

@@ -14,7 +14,9 @@ silence is improbable for this household at this hour (see docs/presence.md).
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
 
 from config.base import Section, local_offset
 from config.sensor import Severity
@@ -209,6 +211,26 @@ class PresenceConfig(Section):
                                  "is used")
     no_usage: NoUsageConfig = Field(default_factory=NoUsageConfig)
     utc_offset_h: float = local_offset("hours of the day and week")
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _over_shipped_tags(cls, v: Any) -> Any:
+        """A file names the tags and fields it changes; the rest keep their shipped rules.
+
+        ``tags: {elderly: {watch: true}}`` watches ``elderly`` by its shipped hours and
+        leaves ``elderly_alone``, ``dementia`` and ``key_person`` watched: read as the
+        whole map, it silently stopped every welfare alert. A field set to null is not
+        judged; a new tag starts from nothing set. A rule given as a ``TagRule`` (from
+        code) is taken whole.
+        """
+        if not isinstance(v, dict):
+            return v
+        merged: dict[str, Any] = {name: rule.model_dump()
+                                  for name, rule in _default_tags().items()}
+        for name, rule in v.items():
+            shipped = merged.get(name)
+            merged[name] = {**shipped, **rule} if isinstance(rule, dict) and shipped else rule
+        return merged
 
     @model_validator(mode="after")
     def _known_tags(self) -> PresenceConfig:

@@ -27,6 +27,38 @@ def test_yaml_overrides_only_what_it_names(tmp_path: Path) -> None:
     assert s.pipeline.timezone == "+08:00" and s.kafka.topics.alerts == "gw.alerts"
 
 
+def test_a_tag_named_in_a_file_keeps_the_other_tags_and_its_own_shipped_hours(
+        tmp_path: Path) -> None:
+    """Watching one more tag must not stop the welfare core: the file's tags are merged
+    into the shipped ones field by field, and null switches one kind off."""
+    f = tmp_path / "c.yaml"
+    f.write_text("detectors:\n  presence:\n    tags:\n      elderly: {watch: true}\n"
+                 "      dementia: {out_hours: null}\n      veteran: {watch: true, "
+                 "absent_hours: 36}\n")
+    tags = load_settings(f).detectors.presence.tags
+    shipped = load_settings().detectors.presence.tags
+    assert tags["elderly"] == shipped["elderly"].model_copy(update={"watch": True})
+    assert tags["elderly_alone"] == shipped["elderly_alone"]
+    assert tags["key_person"] == shipped["key_person"]
+    assert tags["dementia"].out_hours is None and tags["dementia"].absent_hours == 24
+    assert tags["veteran"].absent_hours == 36 and tags["veteran"].stay_in_hours is None
+    f.write_text("detectors:\n  presence:\n    tags:\n      elderly: {absent_hours: -1}\n")
+    with pytest.raises(ValidationError, match="tags.elderly.absent_hours"):
+        load_settings(f)
+
+
+def test_a_kind_named_in_repeat_interval_by_kind_keeps_the_shipped_kinds(
+        tmp_path: Path) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text("alerts:\n  repeat_interval_by_kind:\n    crowd: {orange: 600}\n"
+                 "    unusual_hours: {}\n")
+    alerts = load_settings(f).alerts
+    assert alerts.repeat_interval("crowd", "orange") == 600
+    assert alerts.repeat_interval("group_rental", "orange") == 86400  # shipped, kept
+    assert alerts.repeat_interval("unusual_hours", "orange") is None  # {}: never repeated
+    assert alerts.repeat_interval("stay_in", "red") == 3600  # the severity-wide default
+
+
 def test_environment_beats_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     f = tmp_path / "c.yaml"
     f.write_text("kafka:\n  bootstrap_servers: file:9092\n  partitions: 8\n")
