@@ -304,15 +304,6 @@ class Crowd(DetectorBase):
         rest = self._days.rest(int(local // DAY))  # a holiday is a Sunday, a worked Sunday not
         return int(local % DAY // HOUR) + (24 if rest else 0)
 
-    def _bins_of(self, t: float) -> set[int]:
-        """The bins a window ending at ``t`` is judged by: its hours' own, and on a weekend
-        no schedule covers (a year past the published one) the working day's too, since
-        it may be a worked weekend with a weekday's commute."""
-        bins = {self._bin(t - self._w), self._bin(t)}
-        if self._days.guessed_weekend(int((t + self._offset) // DAY)):
-            bins |= {b - 24 for b in bins if b >= 24}
-        return bins
-
     def _follow(self, s: _Series, b: int, x: float) -> None:
         """The level: how the last hour or so runs against the bins (outside episodes)."""
         if s.n[b] >= self._min_n:
@@ -354,12 +345,19 @@ class Crowd(DetectorBase):
         # hours they fall in: take the higher of the two, so a peak every day at 06:00 sharp
         # is expected by the windows ending 06:00-06:15 that hold it, whatever their middle.
         # An unlearned bin is skipped (a weekday's hour says nothing about a Saturday's).
+        # On a day no schedule covers (a year past the published one) a learned bin's twin
+        # of the other day type counts too: a weekend may be worked, with a weekday's
+        # commute, and a weekday may be a holiday, with a rest day's outings.
+        either = self._days.guessed(int((t + self._offset) // DAY))
         best: _Expect | None = None
-        for b in self._bins_of(t):
-            if s.n[b] >= self._min_n:
-                exp = self._expect_bin(s, b)
-                if best is None or exp.mean > best.mean:
-                    best = exp
+        for own in {self._bin(t - self._w), self._bin(t)}:
+            if s.n[own] < self._min_n:
+                continue
+            for b in (own, (own + 24) % 48) if either else (own,):
+                if s.n[b] >= self._min_n:
+                    exp = self._expect_bin(s, b)
+                    if best is None or exp.mean > best.mean:
+                        best = exp
         return best
 
     def _limit(self, exp: _Expect) -> float:

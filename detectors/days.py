@@ -56,11 +56,12 @@ class DayTypes:
             known = self._known[day] = self._decide(day)
         return known
 
-    def guessed_weekend(self, day: int) -> bool:
-        """A Saturday or Sunday of a year past the official schedule that the config does
-        not list either: it may be worked (调休), so a working day's crowds are no
-        surprise on it. (With ``official: false`` weekends are rest days by choice.)"""
-        return self.rest(day) and day in self._guessed
+    def guessed(self, day: int) -> bool:
+        """A day of a year past the official schedule that the config does not list
+        either, typed by its weekday alone: a weekday may be a holiday and a weekend a
+        worked one (调休). (With ``official: false`` the weekday is the type by choice.)"""
+        self.rest(day)
+        return day in self._guessed
 
     def _decide(self, day: int) -> bool:
         if day in self._rest or day in self._work:

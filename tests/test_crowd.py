@@ -285,8 +285,9 @@ def test_a_worked_sunday_and_a_weekday_holiday_follow_the_official_calendar() ->
 def test_a_weekend_past_the_published_schedule_may_be_a_worked_one() -> None:
     """Past the years ``chinesecalendar`` covers, a Saturday or Sunday may be worked (调休)
     without anyone having said so: its morning rush is judged by the working days' bins
-    too, so it is no crowd; 60 strangers on a Sunday afternoon still are. Once the deployment
-    lists the year's dates, its other weekends are rest days again."""
+    too, so it is no crowd (and a weekday by the rest days', a holiday's visitors); 60
+    strangers on a Sunday afternoon still are. Once the deployment lists the year's
+    dates, its other weekends are rest days again."""
     from datetime import date, datetime, timedelta, timezone
 
     from config.days import CalendarConfig
@@ -319,3 +320,40 @@ def test_a_weekend_past_the_published_schedule_may_be_a_worked_one() -> None:
     assert fired(DayTypes(CalendarConfig()), strangers=60)[:1] == [date(2031, 1, 19)]
     listed = DayTypes(CalendarConfig(rest_days=(date(2031, 10, 1),)))  # National Day
     assert fired(listed)[:1] == [worked]
+
+
+def test_a_weekday_past_the_published_schedule_may_be_a_holiday() -> None:
+    """Twenty residents off to the market at 10:00 are a rest day's routine here; on a
+    weekday of a year no schedule covers they are judged by the rest days' bins too (it
+    may be a holiday nobody listed yet). Where the deployment chose weekdays as working days
+    (``official: false``), the same morning is a crowd."""
+    from datetime import date, datetime, timedelta, timezone
+
+    from config.days import CalendarConfig
+    from detectors.days import DayTypes
+
+    first = datetime(2031, 1, 1, tzinfo=timezone(timedelta(hours=8)))
+    holiday = date(2031, 1, 22)  # a Wednesday
+
+    def fired(days: DayTypes) -> list[date]:
+        reg = Registry()
+        reg.put("gates", {"gate_id": "gate-1", "grid_id": "g1", "house_id": ""})
+        for i in range(40):
+            reg.put("persons", {"person_id": f"r{i}", "house_id": "h"})
+        det, out = Crowd(CrowdConfig(grid_level=False), reg, days), []
+        for d in range(28):
+            day = (first + timedelta(days=d)).date()
+            midnight = (first + timedelta(days=d)).timestamp()
+            resting = day.weekday() >= 5 or day == holiday
+            events = [Access(f"{d}-m{i}", midnight + 10 * 3600 + i * 30, "gate-1", "out",
+                             "face", f"r{i}") for i in range(20 if resting else 0)]
+            events += [Access(f"{d}-{i}", midnight + 7 * 3600 + i * 60, "gate-1", "out",
+                              "face", f"r{i}") for i in range(0 if resting else 40)]
+            for e in sorted(events, key=lambda e: e.t):
+                out += det.observe(e)
+            out += det.advance(midnight + 86400)
+        return [datetime.fromtimestamp(x.t, timezone(timedelta(hours=8))).date()
+                for x in out if x.status == "firing"]
+
+    assert fired(DayTypes(CalendarConfig())) == []
+    assert fired(DayTypes(CalendarConfig(official=False)))[:1] == [holiday]
