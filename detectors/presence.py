@@ -514,7 +514,10 @@ class Presence(DetectorBase):
             return None
         line = self._line(h.act, seen, h.born)
         if line is None and (line := self._young_line(h.act, seen, h.born)) is None:
-            return None  # (a young line ends in waking hours)
+            due = self._young_morning(h, seen)  # (a young line ends in waking hours)
+            if due is None:
+                return None
+            line = (due - seen) / HOUR
         due = seen + line * HOUR
         wake = waking_deadline(due, 0.0, self._night, self._off)
         if wake > due and self._bedtime(h, seen):  # sleep: judged again by the morning's line
@@ -524,6 +527,22 @@ class Presence(DetectorBase):
         due = max(due, seen + self._usual_outing(p, seen) * HOUR)
         due = self._past_blind(h, seen, due)
         return _Plan(due, "stay_in", seen, "learned", (due - seen) / HOUR)
+
+    def _young_morning(self, h: _Home, seen: float) -> float | None:
+        """A young home's silence begun as its sleep begins, judged from the end of that
+        night by its young morning line (:meth:`_young_line`: a few days show when the
+        kettle and the door are usually heard). Without it a fall at nine in the evening
+        in a home's first week waited for the fixed waking hours, till the next afternoon.
+        ``None`` where the silence is not the night's or the home is too young."""
+        if self._line(h.act, seen, h.born, self.config.day_history_days) is None \
+                or not self._bedtime(h, seen):
+            return None
+        local = (seen + self._off) % (24 * HOUR)
+        asleep = waking_deadline(seen, 0.0, self._night, self._off) > seen
+        night = seen if asleep else seen + (self._night[0] * HOUR - local) % (24 * HOUR)
+        wake = waking_deadline(night, 0.0, self._night, self._off)
+        morning = self._young_line(h.act, wake, h.born)
+        return None if morning is None else wake + morning * HOUR
 
     def _bedtime(self, h: _Home, seen: float) -> bool:
         """A silence begun as this household's sleep begins: in the night window, or at

@@ -383,12 +383,19 @@ def test_from_the_third_day_a_morning_fall_is_found_by_the_young_daytime_line() 
     assert young[0][5] == 4 * 24 + 6.5  # switched off: the waking rule, as in the first days
 
 
-def test_a_young_line_never_judges_an_evening_silence_that_runs_into_the_night() -> None:
-    # last seen 20:15 on day 4: the young line would say 22:45, but a few nights say little
-    # about the longest ones: nothing before the waking rule (06:00 plus 10.25 waking hours)
+def test_a_young_home_judges_an_evening_silence_by_the_morning_not_in_the_night() -> None:
+    # last seen 20:15 on day 4, as the home's nights begin (21:30 to 07:30 for four days):
+    # the young line would say 22:45, but a few nights say little about the longest ones.
+    # Judged from 06:00 by the young morning line (~2 h of the night's rest left at 06:00,
+    # × 2 + 1) instead: the 10:30 reading, three hours after the usual first motion, where
+    # the fixed waking rule waited till 16:15 (06:00 plus 10.25 waking hours).
     got = [r for r in run(detector(), fall_on(4, 20.3), until=5 * DAY + 18 * H)
            if r[0] == "stay_in"]
-    assert got[0][4] == 4 * 24 + 20.25 and got[0][5] > 5 * 24 + 16
+    assert got[0][4] == 4 * 24 + 20.25 and got[0][5] == 5 * 24 + 10.5
+    young_off = [r for r in run(detector(day_history_days=7.0), fall_on(4, 20.3),
+                                until=5 * DAY + 18 * H) if r[0] == "stay_in"]
+    assert young_off[0][5] > 5 * 24 + 16
+    assert run(detector(), steady_meter(7), until=7 * DAY) == []  # its ordinary nights
 
 
 def test_a_night_slept_through_is_not_a_fall_and_a_silent_morning_is() -> None:
