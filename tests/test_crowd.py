@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from config.days import CalendarConfig
 from config.patterns import CrowdConfig
 from detectors.base import Decision
 from detectors.crowd import Crowd, _nb_tail
+from detectors.days import DayTypes, local_day
 from gridwatch.events import Access
 from gridwatch.registry import Registry
 
@@ -246,114 +250,85 @@ def test_summaries_say_how_many_against_how_many() -> None:
     assert summarize(got[-1], [], "en").startswith("gate gate-1: crowd dispersed (peak ")
 
 
+# ------------------------------------------------------------ the calendar
+CST = timezone(timedelta(hours=8))
+
+
+def gate_days(days: DayTypes, first: date, n: int,
+              passes: Callable[[date, float], list[Access]]) -> list[date]:
+    """The local dates on which gate-1 (40 registered residents r0…r39) raised a crowd over
+    ``n`` days from ``first``; ``passes(day, midnight)`` gives each day's passes."""
+    reg = Registry()
+    reg.put("gates", {"gate_id": "gate-1", "grid_id": "g1", "house_id": ""})
+    for i in range(40):
+        reg.put("persons", {"person_id": f"r{i}", "house_id": "h"})
+    det, out = Crowd(CrowdConfig(grid_level=False), reg, days), []
+    for d in range(n):
+        day = first + timedelta(days=d)
+        midnight = datetime(day.year, day.month, day.day, tzinfo=CST).timestamp()
+        for e in sorted(passes(day, midnight), key=lambda e: e.t):
+            out += det.observe(e)
+        out += det.advance(midnight + 86400)
+    return [datetime.fromtimestamp(x.t, CST).date() for x in out if x.status == "firing"]
+
+
+def rush_or_spread(working: bool, day: date, midnight: float) -> list[Access]:
+    """A working day's 07:00 rush of 40 residents, or a rest day's spread over the day."""
+    return [Access(f"{day}-{i}", midnight + (7 * 3600 + i * 60 if working else
+                                             9 * 3600 + i * 900), "gate-1", "out", "face",
+                   f"r{i}") for i in range(40)]
+
+
 def test_a_worked_sunday_and_a_weekday_holiday_follow_the_official_calendar() -> None:
     """China moves rest days (调休): 2025-01-26 was a Sunday worked for Spring Festival,
     2025-01-29 a Wednesday off. Commuters on the worked Sunday are the usual working-day
     rush, not a crowd; without the official calendar the same Sunday is one."""
-    from datetime import date, datetime, timedelta, timezone
-
-    from config.days import CalendarConfig
-    from detectors.days import DayTypes
-
     official = DayTypes(CalendarConfig())
 
-    def rushes(days: DayTypes) -> list[Decision]:
-        reg = Registry()
-        reg.put("gates", {"gate_id": "gate-1", "grid_id": "g1", "house_id": ""})
-        for i in range(40):
-            reg.put("persons", {"person_id": f"r{i}", "house_id": "h"})
-        det, out = Crowd(CrowdConfig(grid_level=False), reg, days), []
-        first = datetime(2025, 1, 1, tzinfo=timezone(timedelta(hours=8)))
-        for d in range(26):
-            midnight = (first + timedelta(days=d)).timestamp()
-            working = not official.rest(int((midnight + 8 * 3600) // 86400))
-            for i in range(40):  # a working day's 07:00 rush, or a rest day spread out
-                t = midnight + (7 * 3600 + i * 60 if working else 9 * 3600 + i * 900)
-                out += det.observe(Access(f"{d}-{i}", t, "gate-1", "out", "face", f"r{i}"))
-            out += det.advance(midnight + 86400)
-        return [x for x in out if x.status == "firing"]
+    def city(days: DayTypes) -> list[date]:
+        return gate_days(days, date(2025, 1, 1), 26, lambda day, midnight: rush_or_spread(
+            not official.rest(local_day(day)), day, midnight))
 
-    assert rushes(official) == []
+    assert city(official) == []
     plain = DayTypes(CalendarConfig(official=False, work_days=(date(2025, 1, 26),)))
-    assert rushes(plain) == []  # the same day named by the deployment instead
-    weekends_only = DayTypes(CalendarConfig(official=False))
-    fired = rushes(weekends_only)
-    assert [datetime.fromtimestamp(x.t, timezone(timedelta(hours=8))).date() for x in fired
-            ][:1] == [date(2025, 1, 26)]
+    assert city(plain) == []  # the same day named by the deployment instead
+    assert city(DayTypes(CalendarConfig(official=False)))[:1] == [date(2025, 1, 26)]
 
 
 def test_a_weekend_past_the_published_schedule_may_be_a_worked_one() -> None:
     """Past the years ``chinesecalendar`` covers, a Saturday or Sunday may be worked (调休)
     without anyone having said so: its morning rush is judged by the working days' bins
-    too, so it is no crowd (and a weekday by the rest days', a holiday's visitors); 60
-    strangers on a Sunday afternoon still are. Once the deployment lists the year's
-    dates, its other weekends are rest days again."""
-    from datetime import date, datetime, timedelta, timezone
-
-    from config.days import CalendarConfig
-    from detectors.days import DayTypes
-
-    first = datetime(2031, 1, 1, tzinfo=timezone(timedelta(hours=8)))
+    too, so it is no crowd; 60 strangers on a Sunday afternoon still are. Once the
+    deployment lists the year's dates, its other weekends are rest days again."""
     worked = date(2031, 1, 26)  # a Sunday
 
-    def fired(days: DayTypes, strangers: int = 0) -> list[date]:
-        reg = Registry()
-        reg.put("gates", {"gate_id": "gate-1", "grid_id": "g1", "house_id": ""})
-        for i in range(40):
-            reg.put("persons", {"person_id": f"r{i}", "house_id": "h"})
-        det, out = Crowd(CrowdConfig(grid_level=False), reg, days), []
-        for d in range(28):
-            day = (first + timedelta(days=d)).date()
-            midnight = (first + timedelta(days=d)).timestamp()
-            working = day.weekday() < 5 or day == worked
-            for i in range(40):  # a working day's 07:00 rush, or a rest day spread out
-                t = midnight + (7 * 3600 + i * 60 if working else 9 * 3600 + i * 900)
-                out += det.observe(Access(f"{d}-{i}", t, "gate-1", "out", "face", f"r{i}"))
-            for i in range(strangers if day == date(2031, 1, 19) else 0):  # a Sunday
-                out += det.observe(Access(f"s{i}", midnight + 15 * 3600 + i * 10, "gate-1",
-                                          "in", "face", f"v{i}"))
-            out += det.advance(midnight + 86400)
-        return [datetime.fromtimestamp(x.t, timezone(timedelta(hours=8))).date()
-                for x in out if x.status == "firing"]
+    def city(days: DayTypes, strangers: int = 0) -> list[date]:
+        def passes(day: date, midnight: float) -> list[Access]:
+            crowd = [Access(f"s{i}", midnight + 15 * 3600 + i * 10, "gate-1", "in", "face",
+                            f"v{i}") for i in range(strangers if day == date(2031, 1, 19)
+                                                    else 0)]  # a Sunday
+            return rush_or_spread(day.weekday() < 5 or day == worked, day, midnight) + crowd
+        return gate_days(days, date(2031, 1, 1), 28, passes)
 
-    assert fired(DayTypes(CalendarConfig())) == []
-    assert fired(DayTypes(CalendarConfig()), strangers=60)[:1] == [date(2031, 1, 19)]
+    assert city(DayTypes(CalendarConfig())) == []
+    assert city(DayTypes(CalendarConfig()), strangers=60)[:1] == [date(2031, 1, 19)]
     listed = DayTypes(CalendarConfig(rest_days=(date(2031, 10, 1),)))  # National Day
-    assert fired(listed)[:1] == [worked]
+    assert city(listed)[:1] == [worked]
 
 
 def test_a_weekday_past_the_published_schedule_may_be_a_holiday() -> None:
     """Twenty residents off to the market at 10:00 are a rest day's routine here; on a
     weekday of a year no schedule covers they are judged by the rest days' bins too (it
-    may be a holiday nobody listed yet). Where the deployment chose weekdays as working days
-    (``official: false``), the same morning is a crowd."""
-    from datetime import date, datetime, timedelta, timezone
-
-    from config.days import CalendarConfig
-    from detectors.days import DayTypes
-
-    first = datetime(2031, 1, 1, tzinfo=timezone(timedelta(hours=8)))
+    may be a holiday nobody listed yet). Where the deployment chose weekdays as working
+    days (``official: false``), the same morning is a crowd."""
     holiday = date(2031, 1, 22)  # a Wednesday
 
-    def fired(days: DayTypes) -> list[date]:
-        reg = Registry()
-        reg.put("gates", {"gate_id": "gate-1", "grid_id": "g1", "house_id": ""})
-        for i in range(40):
-            reg.put("persons", {"person_id": f"r{i}", "house_id": "h"})
-        det, out = Crowd(CrowdConfig(grid_level=False), reg, days), []
-        for d in range(28):
-            day = (first + timedelta(days=d)).date()
-            midnight = (first + timedelta(days=d)).timestamp()
-            resting = day.weekday() >= 5 or day == holiday
-            events = [Access(f"{d}-m{i}", midnight + 10 * 3600 + i * 30, "gate-1", "out",
-                             "face", f"r{i}") for i in range(20 if resting else 0)]
-            events += [Access(f"{d}-{i}", midnight + 7 * 3600 + i * 60, "gate-1", "out",
-                              "face", f"r{i}") for i in range(0 if resting else 40)]
-            for e in sorted(events, key=lambda e: e.t):
-                out += det.observe(e)
-            out += det.advance(midnight + 86400)
-        return [datetime.fromtimestamp(x.t, timezone(timedelta(hours=8))).date()
-                for x in out if x.status == "firing"]
+    def passes(day: date, midnight: float) -> list[Access]:
+        if day.weekday() < 5 and day != holiday:
+            return rush_or_spread(True, day, midnight)
+        return [Access(f"{day}-m{i}", midnight + 10 * 3600 + i * 30, "gate-1", "out", "face",
+                       f"r{i}") for i in range(20)]
 
-    assert fired(DayTypes(CalendarConfig())) == []
-    assert fired(DayTypes(CalendarConfig(official=False)))[:1] == [holiday]
+    assert gate_days(DayTypes(CalendarConfig()), date(2031, 1, 1), 28, passes) == []
+    assert gate_days(DayTypes(CalendarConfig(official=False)), date(2031, 1, 1), 28,
+                     passes)[:1] == [holiday]
