@@ -4,9 +4,10 @@ A *place* is a gate, or (``grid_level``) all community and building gates of
 one grid together. Its sliding window holds the last ``window_minutes`` of
 passes and gives two counts: *people* (distinct recognised ids plus
 unrecognised passes — a pass without an id cannot be told from the next) and
-*strangers* (distinct ids the registry does not know plus unrecognised
-passes). Residents coming home at six are routine; sixty strangers in a
-quarter hour are not, even at a busy gate.
+*strangers* (distinct ids the registry does not know passing in, plus
+unrecognised `in` passes: a gathering is people arriving, and a banquet's
+guests leaving together are its end). Residents coming home at six are
+routine; sixty strangers in a quarter hour are not, even at a busy gate.
 
 Each count has its own baseline. At every window boundary (a tumbling step
 of the window's length) the count teaches the mean and variance of its bin —
@@ -56,6 +57,7 @@ HOUR, DAY = 3600.0, 86400.0
 BINS = 48  # local hour × (weekday, weekend)
 MAX_GAP_STEPS = 14 * 96  # idle boundaries replayed as zeros; older gaps are skipped
 SERIES = ("people", "strangers")
+STRANGER, ARRIVING = 1, 2  # a window entry's code: an unregistered id; an `in` pass
 DISPERSION_MIN_MEAN = 3.0
 DISPERSION_RATE = 0.02  # the place's dispersion remembers ~50 samples
 MAX_EXCESS = 2.0  # one sample's excess is clipped here (φ = 2: very bursty arrivals)
@@ -88,7 +90,8 @@ class _Place:
     window: deque = field(default_factory=deque)  # (t, person id or None, stranger?)
     inside: dict[str, int] = field(default_factory=dict)  # person → passes in window
     unrecognised: int = 0
-    strangers: int = 0  # distinct unregistered ids in the window
+    unrecognised_in: int = 0  # of them arriving
+    arrivals: dict[str, int] = field(default_factory=dict)  # stranger → `in` passes in window
     series: tuple[_Series, _Series] = field(default_factory=lambda: (_Series(), _Series()))
     open_start: float | None = None
     severity: str = ""
@@ -100,7 +103,7 @@ class _Place:
     __setstate__ = restore_slots
 
     def counts(self) -> tuple[int, int]:
-        return len(self.inside) + self.unrecognised, self.strangers + self.unrecognised
+        return len(self.inside) + self.unrecognised, len(self.arrivals) + self.unrecognised_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +224,7 @@ class Crowd(DetectorBase):
         if self.config.grid_level and grid is not None:
             keys.append(("grid", grid, "grid:" + grid))
         stranger = ev.person_id is not None and ev.person_id not in self.registry.persons
+        code = (STRANGER if stranger else 0) | (ARRIVING if ev.direction == "in" else 0)
         out: list[Decision] = []
         for subject_type, subject_id, key in keys:
             place = self.places.get(key)
@@ -229,7 +233,7 @@ class Crowd(DetectorBase):
                                                   self._boundary_at(ev.t))
             out += self._roll(key, place, ev.t)
             out += self._expire(key, place, ev.t)
-            self._add(place, ev.t, ev.person_id, stranger)
+            self._add(place, ev.t, ev.person_id, code)
             out += self._test(key, place, ev.t)
             self._schedule(key, place)
         return out
@@ -237,33 +241,31 @@ class Crowd(DetectorBase):
     def _boundary_at(self, t: float) -> float:
         return math.floor(t / self._w) * self._w
 
-    def _add(self, place: _Place, t: float, who: str | None, stranger: bool) -> None:
+    def _add(self, place: _Place, t: float, who: str | None, code: int) -> None:
         if len(place.window) >= self.config.max_window_passes:
             return  # bounded: the count saturates
-        place.window.append((t, who, stranger))
+        place.window.append((t, who, code))
         if who is None:
             place.unrecognised += 1
+            place.unrecognised_in += code >> 1  # (ARRIVING)
             return
-        seen = place.inside.get(who, 0)
-        place.inside[who] = seen + 1
-        if stranger and not seen:
-            place.strangers += 1
+        place.inside[who] = place.inside.get(who, 0) + 1
+        if code == STRANGER | ARRIVING:
+            place.arrivals[who] = place.arrivals.get(who, 0) + 1
 
     def _expire(self, key: str, place: _Place, now: float) -> list[Decision]:
         """Drop passes older than the window, noting the exact moment the counts are back."""
         window, cutoff = place.window, now - self._w
         out: list[Decision] = []
         while window and window[0][0] <= cutoff:
-            t, who, stranger = window.popleft()
+            t, who, code = window.popleft()  # (a checkpoint's older entries: code 0 or 1)
             if who is None:
                 place.unrecognised -= 1
+                place.unrecognised_in -= code >> 1
             else:
-                left = place.inside[who] - 1
-                if left:
-                    place.inside[who] = left
-                else:
-                    del place.inside[who]
-                    place.strangers -= stranger
+                _drop(place.inside, who)
+                if code == STRANGER | ARRIVING:
+                    _drop(place.arrivals, who)
             if place.open_start is not None and place.cleared_at is None \
                     and self._cleared(place, t + self._w):
                 place.cleared_at = t + self._w
@@ -464,3 +466,12 @@ def _nb_tail(count: int, mean: float, dispersion: float) -> float:
         return 0.0
     r = 1.0 / dispersion
     return float(betainc(float(count), r, mean / (r + mean)))
+
+
+def _drop(counts: dict[str, int], who: str) -> None:
+    """One pass of ``who`` leaves the window."""
+    left = counts[who] - 1
+    if left:
+        counts[who] = left
+    else:
+        del counts[who]

@@ -188,7 +188,8 @@ def _crowd_zh(d: Decision, who: str, lang: str) -> str:
         return f"{place} {who} 人员聚集已消散（峰值 {ev.get('peak')} 人）"
     expected = f"，平时约 {_fmt(ev['expected'])} 人" if "expected" in ev else ""
     return (f"{place} {who} {_fmt(ev.get('window_minutes'))} 分钟内 "
-            f"{ev.get('distinct_people')} 人通行（陌生或未识别 {ev.get('strangers')}）{expected}")
+            f"{ev.get('distinct_people')} 人通行"
+            f"（进入的陌生或未识别 {ev.get('strangers')}）{expected}")
 
 
 @template("crowd", "en")
@@ -199,7 +200,7 @@ def _crowd_en(d: Decision, who: str, lang: str) -> str:
     expected = f", usually ~{_fmt(ev['expected'])}" if "expected" in ev else ""
     return (f"{place} {who}: {ev.get('distinct_people')} people in "
             f"{_fmt(ev.get('window_minutes'))} min ({ev.get('strangers')} strangers or "
-            f"unrecognised){expected}")
+            f"unrecognised coming in){expected}")
 
 
 def _use_zh(ev: dict[str, Any]) -> str:

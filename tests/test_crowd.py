@@ -107,6 +107,30 @@ def test_fifty_strangers_in_a_quarter_hour_escalate_and_resolve_once() -> None:
     assert got[-1].evidence["peak"] == 55  # 50 strangers and 5 residents
 
 
+def test_strangers_leaving_together_are_not_a_gathering_the_same_arriving_are() -> None:
+    """Every evening at 21:00 the residents go out for their walk (forty people in a quarter
+    hour, learned). On day 3 a banquet's twenty guests, come one by one through the
+    afternoon, leave with them: the gathering is over, nothing to dispatch. The strangers
+    count is of arrivals; the same twenty arriving together at 21:00 are a crowd."""
+    walks = [Access(f"w{d}-{i}", T0 + d * DAY + 21 * H + i * 20, "gate-1", "out", "face",
+                    RESIDENTS[i]) for d in range(4) for i in range(40)]
+    came = [Access(f"a{i}", T0 + 3 * DAY + 13 * H + i * 1200, "gate-1", "in", "face", f"g{i}")
+            for i in range(20)]
+    t1 = T0 + 3 * DAY + 21 * H
+
+    def guests(direction: str) -> list[Access]:
+        return [Access(f"{direction}{i}", t1 + i * 30, "gate-1", direction, "face", f"g{i}")
+                for i in range(20)]
+
+    def run(extra: list[Access]) -> list[Decision]:
+        det = Crowd(CrowdConfig(grid_level=False), registry())
+        return play(det, by_time(routine(4) + walks + extra), T0 + 4 * DAY)
+
+    assert run(came + guests("out")) == []
+    got = run(guests("in"))
+    assert [(d.status, d.evidence["test"]) for d in got][:1] == [("firing", "strangers")]
+
+
 def test_a_crowd_entering_by_two_gates_is_one_grid_episode() -> None:
     t1 = T0 + 3 * DAY + 10 * H
     events = by_time(routine(4) + routine(4, seed=3, gate="gate-2")
