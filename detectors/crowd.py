@@ -87,7 +87,7 @@ class _Place:
     grid: str | None
     first_t: float
     boundary: float  # the latest window boundary learned
-    window: deque = field(default_factory=deque)  # (t, person id or None, stranger?)
+    window: deque = field(default_factory=deque)  # (t, person id or None, STRANGER/ARRIVING)
     inside: dict[str, int] = field(default_factory=dict)  # person → passes in window
     unrecognised: int = 0
     unrecognised_in: int = 0  # of them arriving
