@@ -6,8 +6,11 @@ passes and gives two counts: *people* (distinct recognised ids plus
 unrecognised passes — a pass without an id cannot be told from the next) and
 *strangers* (distinct ids the registry does not know passing in, plus
 unrecognised `in` passes: a gathering is people arriving, and a banquet's
-guests leaving together are its end). Residents coming home at six are
-routine; sixty strangers in a quarter hour are not, even at a busy gate.
+guests leaving together are its end). A window of mostly departures (two
+thirds or more) opens no episode on the people count either: people
+dispersing or leaving for work are not gathering. Residents coming home at
+six are routine; sixty strangers in a quarter hour are not, even at a busy
+gate.
 
 Each count has its own baseline. At every window boundary (a tumbling step
 of the window's length) the count teaches the mean and variance of its bin —
@@ -91,6 +94,7 @@ class _Place:
     inside: dict[str, int] = field(default_factory=dict)  # person → passes in window
     unrecognised: int = 0
     unrecognised_in: int = 0  # of them arriving
+    leaving: int = 0  # `out` passes in the window
     arrivals: dict[str, int] = field(default_factory=dict)  # stranger → `in` passes in window
     series: tuple[_Series, _Series] = field(default_factory=lambda: (_Series(), _Series()))
     open_start: float | None = None
@@ -245,6 +249,7 @@ class Crowd(DetectorBase):
         if len(place.window) >= self.config.max_window_passes:
             return  # bounded: the count saturates
         place.window.append((t, who, code))
+        place.leaving += not code & ARRIVING
         if who is None:
             place.unrecognised += 1
             place.unrecognised_in += code >> 1  # (ARRIVING)
@@ -259,6 +264,7 @@ class Crowd(DetectorBase):
         out: list[Decision] = []
         while window and window[0][0] <= cutoff:
             t, who, code = window.popleft()  # (a checkpoint's older entries: code 0 or 1)
+            place.leaving = max(place.leaving - (not code & ARRIVING), 0)
             if who is None:
                 place.unrecognised -= 1
                 place.unrecognised_in -= code >> 1
@@ -369,9 +375,10 @@ class Crowd(DetectorBase):
     # ------------------------------------------------------------ verdicts
     def _far_above(self, place: _Place, t: float) -> tuple[str, int, _Expect] | None:
         """The first count that is far above its baseline now, if any."""
+        leaving = place.leaving * 3 >= len(place.window) * 2
         for name, s, count in zip(SERIES, place.series, place.counts(), strict=True):
-            if count < self.config.min_count:
-                continue
+            if count < self.config.min_count or (leaving and name == "people"):
+                continue  # (a window of mostly departures is people dispersing, not gathering)
             exp = self._expect(place, s, t)
             if exp is None or count < self._limit(exp):
                 continue

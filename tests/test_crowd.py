@@ -131,6 +131,21 @@ def test_strangers_leaving_together_are_not_a_gathering_the_same_arriving_are() 
     assert [(d.status, d.evidence["test"]) for d in got][:1] == [("firing", "strangers")]
 
 
+def test_a_gathering_dispersing_hours_later_is_not_a_second_crowd() -> None:
+    """Forty people come in together at 14:00 (one episode, resolved once the gate is back
+    to usual) and leave together at 17:00: a window of departures is people dispersing,
+    not gathering, and opens nothing."""
+    came = [Access(f"a{i}", T0 + 3 * DAY + 14 * H + i * 15, "gate-1", "in", "face", f"g{i}")
+            for i in range(40)]
+    left = [Access(f"l{i}", T0 + 3 * DAY + 17 * H + i * 15, "gate-1", "out", "face", f"g{i}")
+            for i in range(40)]
+    got = play(Crowd(CrowdConfig(grid_level=False), registry()),
+               by_time(routine(4) + came + left), T0 + 4 * DAY)
+    opened = [d for d in got if d.status == "firing" and d.severity == "yellow"]
+    assert len(opened) == 1 and opened[0].evidence["test"] == "strangers"
+    assert [d.status for d in got][-1] == "resolved"
+
+
 def test_a_crowd_entering_by_two_gates_is_one_grid_episode() -> None:
     t1 = T0 + 3 * DAY + 10 * H
     events = by_time(routine(4) + routine(4, seed=3, gate="gate-2")
@@ -297,16 +312,16 @@ def gate_days(days: DayTypes, first: date, n: int,
 
 
 def rush_or_spread(working: bool, day: date, midnight: float) -> list[Access]:
-    """A working day's 07:00 rush of 40 residents, or a rest day's spread over the day."""
-    return [Access(f"{day}-{i}", midnight + (7 * 3600 + i * 60 if working else
-                                             9 * 3600 + i * 900), "gate-1", "out", "face",
+    """40 residents home from work in the 18:00 rush, or on a rest day spread over the day."""
+    return [Access(f"{day}-{i}", midnight + (18 * 3600 + i * 60 if working else
+                                             9 * 3600 + i * 900), "gate-1", "in", "face",
                    f"r{i}") for i in range(40)]
 
 
 def test_a_worked_sunday_and_a_weekday_holiday_follow_the_official_calendar() -> None:
     """China moves rest days (调休): 2025-01-26 was a Sunday worked for Spring Festival,
-    2025-01-29 a Wednesday off. Commuters on the worked Sunday are the usual working-day
-    rush, not a crowd; without the official calendar the same Sunday is one."""
+    2025-01-29 a Wednesday off. Commuters home on the worked Sunday are the usual
+    working-day rush, not a crowd; without the official calendar the same Sunday is one."""
     official = DayTypes(CalendarConfig())
 
     def city(days: DayTypes) -> list[date]:
@@ -321,8 +336,8 @@ def test_a_worked_sunday_and_a_weekday_holiday_follow_the_official_calendar() ->
 
 def test_a_weekend_past_the_published_schedule_may_be_a_worked_one() -> None:
     """Past the years ``chinesecalendar`` covers, a Saturday or Sunday may be worked (调休)
-    without anyone having said so: its morning rush is judged by the working days' bins
-    too, so it is no crowd; 60 strangers on a Sunday afternoon still are. Once the
+    without anyone having said so: its evening rush home is judged by the working days'
+    bins too, so it is no crowd; 60 strangers on a Sunday afternoon still are. Once the
     deployment lists the year's dates, its other weekends are rest days again."""
     worked = date(2031, 1, 26)  # a Sunday
 
@@ -341,7 +356,7 @@ def test_a_weekend_past_the_published_schedule_may_be_a_worked_one() -> None:
 
 
 def test_a_weekday_past_the_published_schedule_may_be_a_holiday() -> None:
-    """Twenty residents off to the market at 10:00 are a rest day's routine here; on a
+    """Twenty residents back from the market at 10:00 are a rest day's routine here; on a
     weekday of a year no schedule covers they are judged by the rest days' bins too (it
     may be a holiday nobody listed yet). Where the deployment chose weekdays as working
     days (``official: false``), the same morning is a crowd."""
@@ -350,7 +365,7 @@ def test_a_weekday_past_the_published_schedule_may_be_a_holiday() -> None:
     def passes(day: date, midnight: float) -> list[Access]:
         if day.weekday() < 5 and day != holiday:
             return rush_or_spread(True, day, midnight)
-        return [Access(f"{day}-m{i}", midnight + 10 * 3600 + i * 30, "gate-1", "out", "face",
+        return [Access(f"{day}-m{i}", midnight + 10 * 3600 + i * 30, "gate-1", "in", "face",
                        f"r{i}") for i in range(20)]
 
     assert gate_days(DayTypes(CalendarConfig()), date(2031, 1, 1), 28, passes) == []
