@@ -145,6 +145,18 @@ def test_key_person_long_absent() -> None:
                    ("long_absent", "p-4", "resolved", "yellow", 9.0, 70.0)]
 
 
+def test_a_watched_elderly_resident_of_a_family_home_is_judged_by_absence_only() -> None:
+    """A grid that watches ``elderly`` (not alone): three days at home with the family are
+    no alert (their home's devices are the family's: nothing but passes could judge it);
+    out and unseen for 72 h is a long_absent."""
+    reg = registry()
+    reg.put("persons", {"person_id": "p-5", "house_id": "h-2", "tags": "elderly"})
+    config = PresenceConfig(utc_offset_h=0, tags={"elderly": {"watch": True}})
+    assert run(Presence(config, reg), [gate(9 * H, "p-5", "in")], until=4 * DAY) == []
+    got = run(Presence(config, reg), [gate(9 * H, "p-5", "out")], until=4 * DAY)
+    assert got == [("long_absent", "p-5", "firing", "orange", 9.0, 81.0)]  # orange_hours 72
+
+
 def test_healthy_traveller_raises_nothing_and_costs_nothing() -> None:
     det = detector()
     evs = [gate(9 * H, "p-3", "out"), gate(5 * DAY, "p-3", "in")]
