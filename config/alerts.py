@@ -189,7 +189,7 @@ class AlertSettings(Section):
         description="re-send a still-firing episode of this severity after this much event "
                     "time without an update; a severity not listed is never repeated")
     repeat_interval_by_kind: dict[str, dict[Severity, float]] = Field(
-        default_factory=lambda: dict(_REPEAT_BY_KIND),
+        default_factory=lambda: {kind: dict(v) for kind, v in _REPEAT_BY_KIND.items()},
         description="per-kind replacement of repeat_interval_s: patterns that change over "
                     "days (群租, 昼伏夜出) are visited once a day, not every few hours; an "
                     "absence counted in days (久未出现) is re-sent every 4 h when red. A file's "

@@ -555,7 +555,7 @@ def _recurs(s: _Series, start: float) -> bool:
     if start == s.skipped:
         return True  # the same beginning, asked again at the next reading
     shifts = s.shifts if s.shifts is not None else []
-    hit = any(period and any(_period(last - first) == period for first in shifts[:k])
+    hit = any(any(_period(last - first) == period for first in shifts[:k])
               for k, last in enumerate(shifts) if (period := _period(start - last)))
     if start not in shifts:
         s.shifts = [*shifts, start][-RECUR_KEEP:]

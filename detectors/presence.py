@@ -537,10 +537,7 @@ class Presence(DetectorBase):
         if self._line(h.act, seen, h.born, self.config.day_history_days) is None \
                 or not self._bedtime(h, seen):
             return None
-        local = (seen + self._off) % (24 * HOUR)
-        asleep = waking_deadline(seen, 0.0, self._night, self._off) > seen
-        night = seen if asleep else seen + (self._night[0] * HOUR - local) % (24 * HOUR)
-        wake = waking_deadline(night, 0.0, self._night, self._off)
+        wake = waking_deadline(self._night_from(seen), 0.0, self._night, self._off)
         morning = self._young_line(h.act, wake, h.born)
         return None if morning is None else wake + morning * HOUR
 
@@ -549,11 +546,16 @@ class Presence(DetectorBase):
         an evening hour from which its silences run into the night (an early bedtime).
         A silence begun at an hour the household is usually up for hours yet is judged
         by its own line even when that ends at night (an evening fall is not a sleep)."""
+        started = h.act.started(hour_index(seen, self._off))
+        return seen + started * HOUR >= self._night_from(seen)
+
+    def _night_from(self, seen: float) -> float:
+        """When a silence begun at ``seen`` is in the night window: at once if it began
+        inside it, else at the next night's start."""
         if waking_deadline(seen, 0.0, self._night, self._off) > seen:
-            return True
+            return seen
         local = (seen + self._off) % (24 * HOUR)
-        night = seen + (self._night[0] * HOUR - local) % (24 * HOUR)
-        return seen + h.act.started(hour_index(seen, self._off)) * HOUR >= night
+        return seen + (self._night[0] * HOUR - local) % (24 * HOUR)
 
     def _usual_outing(self, p: _Person, seen: float) -> float:
         """Hours a silence begun at ``seen`` may last as a missed outing (0: not likely).
