@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+from collections import OrderedDict
 from pathlib import Path
 
 from config.models import load_settings
@@ -76,6 +78,41 @@ def test_snapshot_restore_continues_the_episode() -> None:
     out = resumed.process([Iot("g1", t0, "gs-1002", "gas", 30.0),  # redelivered: dropped
                            Iot("g2", t0 + 60, "gs-1002", "gas", 70.0)])
     assert [(a["seq"], a["severity"]) for a in out] == [(2, "red")]
+
+
+def test_a_checkpoint_keeps_the_seen_ids_in_order_and_still_drops_their_redelivery() -> None:
+    eng = engine()
+    t0 = 1_800_000_000.0
+    eng.process([Iot(f"w{i}", t0 + i, "wm-x", "water", 0.0) for i in range(5)]
+                + [Iot("odd\ud800id", t0 + 9, "wm-x", "water", 0.0)])
+    kept_whole = eng.snapshot()
+    assert isinstance(pickle.loads(kept_whole)["seen"], OrderedDict)  # JSON cannot carry one
+    for blob in (kept_whole, _without_odd_id(eng)):
+        resumed = engine()
+        resumed.restore(blob)
+        assert list(resumed.seen.ids)[:5] == [f"w{i}" for i in range(5)]
+        resumed.process([Iot("w3", t0 + 3, "wm-x", "water", 0.0)])
+        assert resumed.stats["duplicates"] == 1
+
+
+def _without_odd_id(eng: Engine) -> bytes:
+    """The same engine's checkpoint with only JSON-safe ids (the compact form)."""
+    eng.seen.ids.pop("odd\ud800id")
+    blob = eng.snapshot()
+    assert isinstance(pickle.loads(blob)["seen"], bytes)
+    return blob
+
+
+def test_a_checkpoint_from_before_the_compact_ids_restores() -> None:
+    """Checkpoints written before the ids were saved as one array held the dict."""
+    eng = engine()
+    eng.process([Iot("old-1", 1_800_000_000.0, "wm-x", "water", 0.0)])
+    state = pickle.loads(eng.snapshot())
+    state["seen"] = OrderedDict.fromkeys(["old-1"])
+    resumed = engine()
+    resumed.restore(pickle.dumps(state))
+    resumed.process([Iot("old-1", 1_800_000_000.0, "wm-x", "water", 0.0)])
+    assert resumed.stats["duplicates"] == 1
 
 
 def test_watermark_trails_event_time_by_the_allowed_lateness() -> None:
