@@ -27,6 +27,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/bench_replay.py --persons 1000 --days 7
 	$(BIN)/python bench/bench_live.py --persons 4000 --days 1 --partitions 8 --workers 2
+	$(BIN)/python bench/bench_checkpoint.py
 	$(BIN)/python bench/bench_presence.py
 	$(BIN)/python bench/bench_patterns.py
 	$(BIN)/python bench/bench_iot.py
