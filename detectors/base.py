@@ -69,6 +69,11 @@ def restore_slots(obj: Any, state: tuple[None, dict[str, Any]] | dict[str, Any])
             setattr(obj, f.name, f.default_factory())
 
 
+def kinds_of(detector: Detector) -> frozenset[str]:
+    """The alert kinds a detector raises: its ``kinds``, or its name alone."""
+    return getattr(detector, "kinds", None) or frozenset({detector.name})
+
+
 @runtime_checkable
 class Detector(Protocol):
     """What the engine calls. ``name``/``version`` go into every alert."""
@@ -115,6 +120,10 @@ class DetectorBase:
 
     name: ClassVar[str] = ""
     version: ClassVar[str] = "1"
+    # The alert kinds it raises, where they are not just its name (presence raises
+    # four): what an inhibit rule's kinds are matched against to keep linked
+    # families in one replay job (``gridwatch.replay_jobs``).
+    kinds: ClassVar[frozenset[str]] = frozenset()
     # The input streams this detector looks at: the engine asks no other (see
     # ``streams.routing.by_stream``). Narrow it in a subclass; a wrong narrowing
     # loses events, so the default is all.

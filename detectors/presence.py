@@ -168,6 +168,7 @@ class Presence(DetectorBase):
 
     name = "presence"
     version = "1"
+    kinds = frozenset({"stay_in", "out_no_return", "long_absent", "no_usage"})
     streams = frozenset({"access", "iot"})
     observe_filters = True  # observe routes the event itself and drops what has no key
     _not_state = ("config", "registry", "_rules", "_off", "_tz", "_night", "_water_tags",

@@ -38,7 +38,7 @@ def _replay(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     result = replay([Path(f) for f in args.feeds], registry, settings, out,
-                    silences=silences)
+                    silences=silences, jobs=args.jobs)
     kinds = ", ".join(f"{k}={v}" for k, v in sorted(result.by_kind.items())) or "none"
     print(f"replayed {result.events} events, {result.bad_lines} bad lines "
           f"(→ {deadletter_path(out)}), {result.alerts} alert updates ({kinds}) → {out}")
@@ -209,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--truth", help="ground-truth JSONL: adds recall/precision/delay")
     rp.add_argument("--silences", help="silences JSONL (`gridwatch silence list --all --json`)"
                     ": mute as live does")
+    rp.add_argument("--jobs", type=int, help="processes running the detector families "
+                    "(default: one per idle core for feeds of 16 MB or more); same output")
 
     t = add("tune", _tune, "sweep one threshold: replay per value, report curves")
     t.add_argument("feeds", nargs="+")

@@ -23,6 +23,7 @@ from typing import IO, Any
 import orjson
 
 from config.models import Settings
+from detectors.catalog import build_detectors
 from gridwatch.events import Event
 from gridwatch.feedlines import event_of, parse_raw
 from gridwatch.progress import Progress
@@ -34,6 +35,7 @@ BATCH = 2048
 PROGRESS_BYTES = 1 << 20  # the progress line is told every MB, not every line
 # Below this much feed a child process's start (~0.3 s) costs more than it saves.
 CHILD_MIN_BYTES = 16 << 20
+MAX_AUTO_JOBS = 4  # replay jobs without --jobs (see _split)
 
 
 @dataclass
@@ -159,15 +161,23 @@ def _idle_cores() -> float:
 def replay(feeds: list[Path], registry: Registry, settings: Settings, out: Path,
            show_progress: bool | None = None,
            silences: SilenceBook | None = None,
-           parallel_parse: bool | None = None) -> ReplayResult:
+           parallel_parse: bool | None = None,
+           jobs: int | None = None) -> ReplayResult:
     """Run the detectors over ``feeds`` and write every alert update to ``out``.
 
     ``show_progress`` draws a progress line on stderr (default: when it is a terminal).
     ``silences`` (a ``--silences`` file) mute as the live ``gw.silences`` topic does;
-    muted updates go to ``ALERTS.muted.jsonl`` with the reason. ``parallel_parse``
+    muted updates go to ``ALERTS.muted.jsonl`` with the reason. ``jobs`` runs the
+    detector families in that many processes (:mod:`gridwatch.replay_jobs`; default:
+    one per idle core for big feeds): the same updates, those of different families
+    raised by one event possibly in another order. With one job, ``parallel_parse``
     parses each feed in a second process (default: for big feeds on a multi-core
     machine); the output is the same either way.
     """
+    split = _split(feeds, registry, settings, jobs)
+    if len(split) > 1:
+        return _replay_in_jobs(feeds, registry, settings, out, split, silences,
+                               sys.stderr.isatty() if show_progress is None else show_progress)
     result = ReplayResult()
     engine = Engine(settings, registry, silences=silences)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -194,6 +204,39 @@ def replay(feeds: list[Path], registry: Registry, settings: Settings, out: Path,
     result.events = engine.stats["events"]
     result.last_t = engine.max_t
     return result
+
+
+def _split(feeds: list[Path], registry: Registry, settings: Settings,
+           jobs: int | None) -> list[list[str]]:
+    """The enabled detector families of each replay job; one job (or none enabled): ``[]``.
+
+    By default a feed big enough to pay for the processes' start gets one job per
+    core the load leaves idle, plus this one's, at most :data:`MAX_AUTO_JOBS`: each
+    job holds a copy of the registry (a city of two million people: gigabytes).
+    """
+    from gridwatch.replay_jobs import split
+
+    if jobs is None:
+        big = sum(p.stat().st_size for p in feeds) >= CHILD_MIN_BYTES
+        jobs = min(1 + int(_idle_cores()), MAX_AUTO_JOBS) if big else 1
+    if jobs <= 1:
+        return []
+    enabled = [d for d in build_detectors(settings.detectors, registry)
+               if getattr(d.config, "enabled", True)]
+    names = split(enabled, settings.alerts.inhibit, jobs)
+    return names if len(names) > 1 else []
+
+
+def _replay_in_jobs(feeds: list[Path], registry: Registry, settings: Settings, out: Path,
+                    split: list[list[str]], silences: SilenceBook | None,
+                    progress: bool) -> ReplayResult:
+    from gridwatch.replay_jobs import run_jobs
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    first, sent, held = run_jobs(feeds, registry, settings, out, deadletter_path(out),
+                                 muted_path(out), split, silences, progress)
+    return ReplayResult(first.events, first.bad_lines, sent, held, first.by_kind,
+                        first.first_t, first.last_t)
 
 
 def _write_muted(engine: Engine, sink: IO[bytes]) -> int:

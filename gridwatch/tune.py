@@ -83,7 +83,7 @@ def _one(args: tuple[list[str], str, str, dict[str, Any], str, str | None, Any])
     settings = Settings.model_validate(data)
     out_path = Path(out)
     result = replay([Path(f) for f in feeds], Registry.from_dir(registry_dir), settings,
-                    out_path, show_progress=False)
+                    out_path, show_progress=False, jobs=1)  # the sweep has a process per value
     alerts = load_jsonl(out_path)
     # Episodes, not updates: the first one sent may have a seq above 1 (muted before).
     opened = [a for a in first_updates(alerts) if not kind or a["kind"] == kind]

@@ -160,7 +160,10 @@ def test_each_silence_fires_once_at_its_deadline_and_resolves(silences: list[flo
     """Hourly reports with silences of random length: one episode per silence > 3.5 h.
 
     The deadline is pinned to 3.5 intervals (``max_false_rate=1``): otherwise the
-    sub-deadline silences would rightly teach the clock that it loses reports.
+    sub-deadline silences would rightly teach the clock that it loses reports. Quiet
+    hours are off: silences that begin at an hour an earlier one did rightly wait for
+    that usual quiet spell (hypothesis 6.170 found [3, 1, 3, 4, 6] h: the last fired at
+    5.3 h), which the quiet-hours tests cover.
     """
     events, t = [], 0.0
     events += periodic("wm-1", H, t, 26 * H)  # a day of reports before it is judged
@@ -169,7 +172,7 @@ def test_each_silence_fires_once_at_its_deadline_and_resolves(silences: list[flo
         t += s * H
         events += periodic("wm-1", H, t, t + 10 * H)
         t += 9 * H
-    got = play(detector(max_false_rate=1.0), events, t + 2 * H)
+    got = play(detector(max_false_rate=1.0, quiet_hours=False), events, t + 2 * H)
     fired = [d for d in got if d.status == "firing"]
     long = [s for s in silences if s > 3.5]
     assert len(fired) == len(long)

@@ -1,0 +1,299 @@
+"""Replay on several cores: the detector families split among processes.
+
+A replay spends its time in the detectors, a few microseconds per event in
+each family, and one Python process runs on one core. The families keep
+separate state and only meet in the dispatcher when an inhibit rule links
+their kinds, so each job — a plain ``python -m gridwatch.replay_jobs`` of
+this source tree — reads the whole feed and runs the same
+:class:`streams.engine.Engine` over a share of the families (families linked
+by an inhibit rule share a job). Every job sees every event, so the event
+ids dropped as repeats, the watermark and the event time of every decision
+are those of one engine; each family's updates are exactly the ones it gives
+alone.
+
+Each job tags its updates with the position of the event that produced them
+(the end of the feed for the last watermark), and the parent merges the jobs'
+files by that position, then by job: updates of different families raised
+while one event was processed may come in another order than from one
+process; each alert's own updates keep theirs. Dead letters come from the
+first job (all of them read the same lines).
+
+Which family goes where: the families' CPU per event on a simulated city
+(:data:`COST`; measured by running the engine over a parsed feed with one
+family at a time), packed longest first onto the least loaded job.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from config.alerts import InhibitRule
+from config.models import Settings
+from detectors.base import Detector, kinds_of
+from detectors.catalog import build_detectors
+from gridwatch.events import Event
+from gridwatch.progress import Progress
+from gridwatch.registry import Registry
+from gridwatch.replay import ReplayResult, read_feed
+from sinks.silence import SilenceBook
+from streams.engine import Engine
+
+# µs of CPU per event of a simulated city's feed (1,000 persons × 7 days, each family
+# alone over pre-parsed events, less the engine's own cost): only their ratios matter.
+COST = {"sensor_anomaly": 2.3, "presence": 2.3, "device_offline": 1.8, "group_rental": 0.5,
+        "crowd": 0.4, "unusual_hours": 0.2, "sensor_threshold": 0.05, "event_cluster": 0.05}
+UNKNOWN_COST = 1.0
+END = 1 << 62  # the position of what the end of the feed releases (the last watermark)
+BATCH = 2048
+
+
+@dataclass
+class JobSpec:
+    """What a job needs, sent pickled on its stdin."""
+
+    feeds: list[Path]
+    settings: Settings
+    registry: Registry
+    silences: SilenceBook | None
+    names: list[str]  # its detector families
+    alerts: Path  # its tagged updates: ``position<TAB>json`` lines
+    muted: Path
+    deadletters: Path | None  # the first job writes the dead letters
+    progress: bool
+
+
+@dataclass
+class JobResult:
+    events: int = 0
+    bad_lines: int = 0
+    first_t: float = float("inf")
+    last_t: float = float("-inf")
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- the split
+
+
+def split(detectors: Iterable[Detector], rules: list[InhibitRule], jobs: int) -> list[list[str]]:
+    """The detector names of each job (at most ``jobs``, none empty), in catalog order.
+
+    Families linked by an inhibit rule — a source kind of one, a target kind of
+    the other, or a rule naming no kinds at all — must share a dispatcher, so
+    they go together; the groups are then packed longest first by :data:`COST`.
+
+    >>> from config.alerts import AlertSettings
+    >>> from detectors.catalog import build_detectors
+    >>> from config.models import Settings
+    >>> from gridwatch.registry import Registry
+    >>> dets = build_detectors(Settings().detectors, Registry())
+    >>> split(dets, AlertSettings().inhibit, 2)  # doctest: +NORMALIZE_WHITESPACE
+    [['sensor_threshold', 'unusual_hours', 'crowd', 'group_rental', 'event_cluster',
+      'presence'], ['sensor_anomaly', 'device_offline']]
+    """
+    dets = list(detectors)
+    order = {d.name: i for i, d in enumerate(dets)}
+    groups = _linked([(d.name, kinds_of(d)) for d in dets], rules)
+    bins: list[tuple[float, int, list[str]]] = [(0.0, i, []) for i in range(max(jobs, 1))]
+    for group in sorted(groups, key=lambda g: (-_cost(g), order[g[0]])):
+        load, i, names = heapq.heappop(bins)
+        heapq.heappush(bins, (load + _cost(group), i, names + group))
+    jobs_names = [sorted(names, key=order.__getitem__) for _, _, names in bins if names]
+    return sorted(jobs_names, key=lambda names: order[names[0]])
+
+
+def _cost(names: list[str]) -> float:
+    return sum(COST.get(n, UNKNOWN_COST) for n in names)
+
+
+def _linked(families: list[tuple[str, frozenset[str]]],
+            rules: list[InhibitRule]) -> list[list[str]]:
+    """Families joined by the inhibit rules (union-find over their names)."""
+    parent = {name: name for name, _ in families}
+
+    def root(n: str) -> str:
+        while parent[n] != n:
+            n = parent[n]
+        return n
+
+    for rule in rules:
+        kinds = set(rule.source.kinds) | set(rule.target.kinds)
+        touched = [name for name, own in families
+                   if not rule.source.kinds or not rule.target.kinds or own & kinds]
+        for name in touched[1:]:
+            parent[root(name)] = root(touched[0])
+    groups: dict[str, list[str]] = {}
+    for name, _ in families:
+        groups.setdefault(root(name), []).append(name)
+    return list(groups.values())
+
+
+# ---------------------------------------------------------------- the parent
+
+
+def run_jobs(feeds: list[Path], registry: Registry, settings: Settings, out: Path,
+             deadletters: Path, muted: Path, names: list[list[str]],
+             silences: SilenceBook | None, progress: bool) -> tuple[JobResult, int, int]:
+    """Run one job per entry of ``names`` and merge their output into ``out`` and
+    ``muted``; returns the first job's result (events, dead letters, span), the
+    number of updates written and of muted ones, ``by_kind`` summed."""
+    with tempfile.TemporaryDirectory(prefix=".replay-", dir=out.parent) as tmp:
+        specs = [JobSpec(feeds, settings, registry, silences, job,
+                         Path(tmp, f"{i}.alerts"), Path(tmp, f"{i}.muted"),
+                         deadletters if i == 0 else None, progress and i == 0)
+                 for i, job in enumerate(names)]
+        results = _wait([_start(spec) for spec in specs])
+        with out.open("wb") as sink:
+            sent = _merge([s.alerts for s in specs], sink)
+        with muted.open("wb") as sink:
+            held = _merge([s.muted for s in specs], sink)
+    first = results[0]
+    for other in results[1:]:
+        for kind, n in other.by_kind.items():
+            first.by_kind[kind] = first.by_kind.get(kind, 0) + n
+    return first, sent, held
+
+
+def _start(spec: JobSpec) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
+    child = subprocess.Popen([sys.executable, "-m", "gridwatch.replay_jobs"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    assert child.stdin is not None
+    try:
+        pickle.dump(spec, child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        child.stdin.close()
+    except BrokenPipeError:
+        pass  # it died at start; _wait says so
+    return child
+
+
+def _wait(children: list[subprocess.Popen[bytes]]) -> list[JobResult]:
+    results: list[JobResult] = []
+    failed = []
+    for i, child in enumerate(children):
+        assert child.stdout is not None
+        data = child.stdout.read()
+        if child.wait() != 0 or not data:
+            failed.append(f"job {i} (exit code {child.returncode})")
+            continue
+        results.append(pickle.loads(data))
+    if failed:
+        raise RuntimeError("replay: " + ", ".join(failed) + " failed; see its error above")
+    return results
+
+
+def _merge(paths: list[Path], sink: IO[bytes]) -> int:
+    """The jobs' tagged lines in position order, then job order; returns how many."""
+    files = [p.open("rb") for p in paths]
+    try:
+        n = 0
+        for *_, line in heapq.merge(*(_tagged(f, i) for i, f in enumerate(files))):
+            sink.write(line)
+            n += 1
+        return n
+    finally:
+        for f in files:
+            f.close()
+
+
+def _tagged(lines: IO[bytes], job: int) -> Iterator[tuple[int, int, int, int, int, bytes]]:
+    for n, line in enumerate(lines):
+        head, _, body = line.partition(b"\t")
+        pos, phase, rank = head.split()
+        yield int(pos), int(phase), int(rank), job, n, body
+
+
+# ---------------------------------------------------------------- a job
+
+
+def job(spec: JobSpec) -> JobResult:
+    """Run the engine over every event with this job's families, tagging what it says."""
+    catalog = build_detectors(spec.settings.detectors, spec.registry)
+    dets = [d for d in catalog if d.name in spec.names]
+    ranks = [*(i for i, d in enumerate(catalog) if d.name in spec.names), len(catalog)]
+    engine = Engine(spec.settings, spec.registry, detectors=dets, silences=spec.silences)
+    progress = Progress(sum(p.stat().st_size for p in spec.feeds), "replay",
+                        enabled=spec.progress)
+    result = ReplayResult()
+    tagger = _Tagger(ranks)
+    with spec.alerts.open("wb") as sink, spec.muted.open("wb") as muted, \
+            (spec.deadletters.open("wb") if spec.deadletters else open(os.devnull, "wb")) \
+            as dead:
+        streams = [read_feed(p, dead, result, progress) for p in spec.feeds]
+        events = streams[0] if len(streams) == 1 else heapq.merge(
+            *streams, key=lambda e: e.t)
+        batch: list[Event] = []
+        for event in events:
+            if event.t < result.first_t:
+                result.first_t = event.t
+            batch.append(event)
+            if len(batch) >= BATCH:
+                tagger.process(engine, batch, sink, muted)
+                batch.clear()
+        tagger.process(engine, batch, sink, muted)
+        tagger.finish(engine, sink, muted)
+    progress.close()
+    return JobResult(engine.stats["events"], result.bad_lines, result.first_t, engine.max_t,
+                     tagger.by_kind)
+
+
+class _Tagger:
+    """Writes a job's updates tagged ``position phase rank`` for the merge."""
+
+    def __init__(self, ranks: list[int]) -> None:
+        self.ranks = ranks  # the engine's detector rank → the catalog's (last: repeats)
+        self.by_kind: dict[str, int] = {}
+
+    def process(self, engine: Engine, batch: list[Event], sink: IO[bytes],
+                muted: IO[bytes]) -> None:
+        base = engine.stats["events"]
+        marks: list[tuple[int, int, int, int, int]] = []
+        self._write(base, engine.process(batch, marks), engine.take_muted(), marks, sink, muted)
+
+    def finish(self, engine: Engine, sink: IO[bytes], muted: IO[bytes]) -> None:
+        """What the end of the feed releases, after every event."""
+        marks: list[tuple[int, int, int, int, int]] = []
+        self._write(END, engine.finish(marks), engine.take_muted(), marks, sink, muted)
+
+    def _write(self, base: int, sent: list[dict[str, Any]], held: list[dict[str, Any]],
+               marks: list[tuple[int, int, int, int, int]], sink: IO[bytes],
+               muted: IO[bytes]) -> None:
+        a = m = 0
+        for j, phase, rank, a_end, m_end in marks:
+            tag = b"%d %d %d" % (base + j, phase, self.ranks[rank])
+            self._lines(tag, sent[a:a_end], sink, count=True)
+            self._lines(tag, held[m:m_end], muted, count=False)
+            a, m = a_end, m_end
+
+    def _lines(self, tag: bytes, alerts: list[dict[str, Any]], sink: IO[bytes],
+               count: bool) -> None:
+        for alert in alerts:
+            sink.write(tag + b"\t" + orjson.dumps(alert) + b"\n")
+            if count:
+                self.by_kind[alert["kind"]] = self.by_kind.get(alert["kind"], 0) + 1
+
+
+def main() -> int:
+    """``python -m gridwatch.replay_jobs``: a :class:`JobSpec` on stdin, a result out."""
+    from gridwatch import replay_jobs  # by name: what it pickles must unpickle in the parent
+
+    spec: JobSpec = pickle.load(sys.stdin.buffer)
+    result = replay_jobs.job(spec)
+    sys.stdout.buffer.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
