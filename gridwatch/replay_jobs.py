@@ -11,12 +11,14 @@ ids dropped as repeats, the watermark and the event time of every decision
 are those of one engine; each family's updates are exactly the ones it gives
 alone.
 
-Each job tags its updates with the position of the event that produced them
-(the end of the feed for the last watermark), and the parent merges the jobs'
-files by that position, then by job: updates of different families raised
-while one event was processed may come in another order than from one
-process; each alert's own updates keep theirs. Dead letters come from the
-first job (all of them read the same lines).
+Each job tags its updates with what produced them — the position of the
+event (the end of the feed for the last watermark), its observe or the
+watermark step it made, and the detector's rank in the catalog
+(:meth:`streams.engine.Engine.process` ``marks``) — and the parent merges the
+jobs' files by those tags: the order of one process. Only where families of
+two jobs both repeat an open alert at one watermark step do the repeats come
+job by job rather than by due time. Dead letters come from the first job (all
+of them read the same lines).
 
 Which family goes where: the families' CPU per event on a simulated city
 (:data:`COST`; measured by running the engine over a parsed feed with one
@@ -68,7 +70,7 @@ class JobSpec:
     registry: Registry
     silences: SilenceBook | None
     names: list[str]  # its detector families
-    alerts: Path  # its tagged updates: ``position<TAB>json`` lines
+    alerts: Path  # its tagged updates: ``position phase rank<TAB>json`` lines
     muted: Path
     deadletters: Path | None  # the first job writes the dead letters
     progress: bool
