@@ -25,6 +25,7 @@ import logging
 import pickle
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -229,11 +230,14 @@ class Engine:
         was called: it holds until then, and steps come every second of event time."""
         _, shard_key, observe, next_due, advance, det = lane
         owns, everything = self.owns, self.owns is _owns_all
-        k, last, stale, due = 0, len(steps), True, NEG_INF
-        for j in (*picks, len(batch)):
-            while k < last and steps[k][0] < j:
-                watermark = steps[k][1]
+        end = len(batch)
+        cuts = [*steps, (end, NEG_INF)]  # (no step comes after the end)
+        k, cut, stale, due = 0, cuts[0][0], True, NEG_INF
+        for j in chain(picks, (end,)):
+            while cut < j:
+                watermark = cuts[k][1]
                 k += 1
+                cut = cuts[k][0]
                 try:
                     if next_due is not None:
                         if stale:
@@ -246,8 +250,8 @@ class Engine:
                     self._failed(det, "advance", None)
                     continue
                 if decisions:
-                    said.append((steps[k - 1][0], 1, rank, decisions))
-            if j == len(batch):
+                    said.append((cuts[k - 1][0], 1, rank, decisions))
+            if j == end:
                 return
             event = batch[j]
             if shard_key is not None:
