@@ -111,7 +111,7 @@ def parse_to(path: str, received: datetime, out: IO[bytes]) -> None:
                 item = parse_raw(raw, received)
                 if item is None:
                     continue
-                rows.append(_row(item))
+                rows.append(row_of(item))
                 if len(rows) >= CHUNK_LINES:
                     pickle.dump(("chunk", rows, size), out, pickle.HIGHEST_PROTOCOL)
                     rows, size = [], 0
@@ -122,7 +122,8 @@ def parse_to(path: str, received: datetime, out: IO[bytes]) -> None:
     out.flush()
 
 
-def _row(item: Event | bytes) -> Row:
+def row_of(item: Event | bytes) -> Row:
+    """An event (or a dead-letter line) as a row, to cross to another process."""
     if type(item) is bytes:
         return None, item
     code, fields = _FIELDS[item.stream]  # type: ignore[union-attr]

@@ -94,18 +94,19 @@ def read_feed_in_child(path: Path, dead: IO[bytes], result: ReplayResult,
 
     The same lines give the same events and dead letters in the same order; this
     process only rebuilds the events from rows, a fraction of the parsing. The
-    child is a plain ``python -m`` of this very source tree: no fork of a process
-    that may hold threads, and no re-import of the caller's main module.
+    child is a plain ``python -P -m`` of this very source tree (``-P``: not a
+    ``gridwatch`` in the current directory, another checkout say): no fork of a
+    process that may hold threads, and no re-import of the caller's main module.
     """
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
     child = subprocess.Popen(
-        [sys.executable, "-m", "gridwatch.feedlines", str(path),
+        [sys.executable, "-P", "-m", "gridwatch.feedlines", str(path),
          datetime.now(UTC).isoformat()], stdout=subprocess.PIPE, env=env)
     assert child.stdout is not None
     try:
-        yield from _rows_from(child.stdout, path, dead, result, progress)
+        yield from read_rows(child.stdout, path, dead, result, progress)
     finally:
         child.stdout.close()
         if child.poll() is None:
@@ -113,8 +114,10 @@ def read_feed_in_child(path: Path, dead: IO[bytes], result: ReplayResult,
         child.wait()
 
 
-def _rows_from(pipe: IO[bytes], path: Path, dead: IO[bytes], result: ReplayResult,
-               progress: Progress | None) -> Iterator[Event]:
+def read_rows(pipe: IO[bytes], path: Path | str, dead: IO[bytes], result: ReplayResult,
+              progress: Progress | None) -> Iterator[Event]:
+    """The events of the row records on ``pipe`` (:func:`gridwatch.feedlines.parse_to`);
+    the dead-letter lines among them go to ``dead``."""
     while True:
         try:
             record = pickle.load(pipe)
@@ -185,9 +188,7 @@ def replay(feeds: list[Path], registry: Registry, settings: Settings, out: Path,
                         enabled=show_progress)
     with out.open("wb") as sink, deadletter_path(out).open("wb") as dead, \
             muted_path(out).open("wb") as muted:
-        read = _reader(feeds, parallel_parse)
-        streams = [read(p, dead, result, progress) for p in feeds]
-        events = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_event_time)
+        events = feed_events(feeds, _reader(feeds, parallel_parse), dead, result, progress)
         batch: list[Event] = []
         for event in events:
             if event.t < result.first_t:
@@ -233,10 +234,14 @@ def _replay_in_jobs(feeds: list[Path], registry: Registry, settings: Settings, o
     from gridwatch.replay_jobs import run_jobs
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    first, sent, held = run_jobs(feeds, registry, settings, out, deadletter_path(out),
-                                 muted_path(out), split, silences, progress)
-    return ReplayResult(first.events, first.bad_lines, sent, held, first.by_kind,
-                        first.first_t, first.last_t)
+    return run_jobs(feeds, registry, settings, out, split, silences, progress)
+
+
+def feed_events(feeds: list[Path], read: ReadFeed, dead: IO[bytes], result: ReplayResult,
+                progress: Progress | None) -> Iterator[Event]:
+    """The good events of ``feeds``, several files merged by event time."""
+    streams = [read(p, dead, result, progress) for p in feeds]
+    return streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_event_time)
 
 
 def _write_muted(engine: Engine, sink: IO[bytes]) -> int:

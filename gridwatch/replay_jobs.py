@@ -4,12 +4,12 @@ A replay spends its time in the detectors, a few microseconds per event in
 each family, and one Python process runs on one core. The families keep
 separate state and only meet in the dispatcher when an inhibit rule links
 their kinds, so each job — a plain ``python -m gridwatch.replay_jobs`` of
-this source tree — reads the whole feed and runs the same
-:class:`streams.engine.Engine` over a share of the families (families linked
-by an inhibit rule share a job). Every job sees every event, so the event
-ids dropped as repeats, the watermark and the event time of every decision
-are those of one engine; each family's updates are exactly the ones it gives
-alone.
+this source tree — runs the same :class:`streams.engine.Engine` over a share
+of the families (families linked by an inhibit rule share a job). The
+replay's own process reads and parses the feeds once, writes the dead
+letters and sends every job every event as rows (``gridwatch.feedlines``):
+so each job drops the same repeated ids and moves the same watermark as one
+engine, and each family's updates are exactly the ones it gives there.
 
 Each job tags its updates with what produced them — the position of the
 event (the end of the feed for the last watermark), its observe or the
@@ -17,8 +17,7 @@ watermark step it made, and the detector's rank in the catalog
 (:meth:`streams.engine.Engine.process` ``marks``) — and the parent merges the
 jobs' files by those tags: the order of one process. Only where families of
 two jobs both repeat an open alert at one watermark step do the repeats come
-job by job rather than by due time. Dead letters come from the first job (all
-of them read the same lines).
+job by job rather than by due time.
 
 Which family goes where: the families' CPU per event on a simulated city
 (:data:`COST`; measured by running the engine over a parsed feed with one
@@ -45,9 +44,17 @@ from config.models import Settings
 from detectors.base import Detector, kinds_of
 from detectors.catalog import build_detectors
 from gridwatch.events import Event
+from gridwatch.feedlines import CHUNK_LINES, Row, row_of
 from gridwatch.progress import Progress
 from gridwatch.registry import Registry
-from gridwatch.replay import ReplayResult, read_feed
+from gridwatch.replay import (
+    ReplayResult,
+    deadletter_path,
+    feed_events,
+    muted_path,
+    read_feed,
+    read_rows,
+)
 from sinks.silence import SilenceBook
 from streams.engine import Engine
 
@@ -63,24 +70,19 @@ BATCH = 2048
 
 @dataclass
 class JobSpec:
-    """What a job needs, sent pickled on its stdin."""
+    """What a job needs, sent pickled on its stdin before the events' rows."""
 
-    feeds: list[Path]
     settings: Settings
     registry: Registry
     silences: SilenceBook | None
     names: list[str]  # its detector families
     alerts: Path  # its tagged updates: ``position phase rank<TAB>json`` lines
     muted: Path
-    deadletters: Path | None  # the first job writes the dead letters
-    progress: bool
 
 
 @dataclass
 class JobResult:
-    events: int = 0
-    bad_lines: int = 0
-    first_t: float = float("inf")
+    events: int = 0  # new events (repeated ids dropped)
     last_t: float = float("-inf")
     by_kind: dict[str, int] = field(default_factory=dict)
 
@@ -145,41 +147,75 @@ def _linked(families: list[tuple[str, frozenset[str]]],
 
 
 def run_jobs(feeds: list[Path], registry: Registry, settings: Settings, out: Path,
-             deadletters: Path, muted: Path, names: list[list[str]],
-             silences: SilenceBook | None, progress: bool) -> tuple[JobResult, int, int]:
-    """Run one job per entry of ``names`` and merge their output into ``out`` and
-    ``muted``; returns the first job's result (events, dead letters, span), the
-    number of updates written and of muted ones, ``by_kind`` summed."""
+             names: list[list[str]], silences: SilenceBook | None,
+             progress: bool) -> ReplayResult:
+    """Run one job per entry of ``names`` over ``feeds`` (read and parsed here, once, and
+    sent to every job as rows) and merge their output into ``out`` and its muted file;
+    dead letters are written here."""
+    result = ReplayResult()
+    meter = Progress(sum(p.stat().st_size for p in feeds), "replay", enabled=progress)
     with tempfile.TemporaryDirectory(prefix=".replay-", dir=out.parent) as tmp:
-        specs = [JobSpec(feeds, settings, registry, silences, job,
-                         Path(tmp, f"{i}.alerts"), Path(tmp, f"{i}.muted"),
-                         deadletters if i == 0 else None, progress and i == 0)
-                 for i, job in enumerate(names)]
-        results = _wait([_start(spec) for spec in specs])
+        specs = [JobSpec(settings, registry, silences, job, Path(tmp, f"{i}.alerts"),
+                         Path(tmp, f"{i}.muted")) for i, job in enumerate(names)]
+        children = [_start(spec) for spec in specs]
+        with deadletter_path(out).open("wb") as dead:
+            _feed(feed_events(feeds, read_feed, dead, result, meter), children, result)
+        results = _wait(children)
         with out.open("wb") as sink:
-            sent = _merge([s.alerts for s in specs], sink)
-        with muted.open("wb") as sink:
-            held = _merge([s.muted for s in specs], sink)
-    first = results[0]
-    for other in results[1:]:
-        for kind, n in other.by_kind.items():
-            first.by_kind[kind] = first.by_kind.get(kind, 0) + n
-    return first, sent, held
+            result.alerts = _merge([s.alerts for s in specs], sink)
+        with muted_path(out).open("wb") as sink:
+            result.muted = _merge([s.muted for s in specs], sink)
+    meter.close()
+    result.events, result.last_t = results[0].events, results[0].last_t
+    for done in results:
+        for kind, n in done.by_kind.items():
+            result.by_kind[kind] = result.by_kind.get(kind, 0) + n
+    return result
 
 
 def _start(spec: JobSpec) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
-    child = subprocess.Popen([sys.executable, "-m", "gridwatch.replay_jobs"],
+    # -P: not the current directory's gridwatch (another checkout, say), this one
+    child = subprocess.Popen([sys.executable, "-P", "-m", "gridwatch.replay_jobs"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-    assert child.stdin is not None
-    try:
-        pickle.dump(spec, child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        child.stdin.close()
-    except BrokenPipeError:
-        pass  # it died at start; _wait says so
+    _send(child, pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
     return child
+
+
+def _feed(events: Iterator[Event], children: list[subprocess.Popen[bytes]],
+          result: ReplayResult) -> None:
+    """The events as row records (``gridwatch.feedlines``), each pickled once for all
+    the jobs; a job's pipe full holds the reading back, so no job runs far behind."""
+    rows: list[Row] = []
+    for event in events:
+        if event.t < result.first_t:
+            result.first_t = event.t
+        rows.append(row_of(event))
+        if len(rows) >= CHUNK_LINES:
+            _send_all(children, pickle.dumps(("chunk", rows, 0), pickle.HIGHEST_PROTOCOL))
+            rows = []
+    _send_all(children, pickle.dumps(("chunk", rows, 0), pickle.HIGHEST_PROTOCOL))
+    _send_all(children, pickle.dumps(("end",)))
+    for child in children:
+        if child.stdin is not None and not child.stdin.closed:
+            child.stdin.close()
+
+
+def _send_all(children: list[subprocess.Popen[bytes]], blob: bytes) -> None:
+    for child in children:
+        _send(child, blob)
+
+
+def _send(child: subprocess.Popen[bytes], blob: bytes) -> None:
+    """``blob`` to the job's stdin; a job that died stops listening (_wait says why)."""
+    if child.stdin is None or child.stdin.closed:
+        return
+    try:
+        child.stdin.write(blob)
+    except BrokenPipeError:
+        child.stdin = None
 
 
 def _wait(children: list[subprocess.Popen[bytes]]) -> list[JobResult]:
@@ -221,35 +257,24 @@ def _tagged(lines: IO[bytes], job: int) -> Iterator[tuple[int, int, int, int, in
 # ---------------------------------------------------------------- a job
 
 
-def job(spec: JobSpec) -> JobResult:
+def job(spec: JobSpec, rows: IO[bytes]) -> JobResult:
     """Run the engine over every event with this job's families, tagging what it says."""
     catalog = build_detectors(spec.settings.detectors, spec.registry)
     dets = [d for d in catalog if d.name in spec.names]
     ranks = [*(i for i, d in enumerate(catalog) if d.name in spec.names), len(catalog)]
     engine = Engine(spec.settings, spec.registry, detectors=dets, silences=spec.silences)
-    progress = Progress(sum(p.stat().st_size for p in spec.feeds), "replay",
-                        enabled=spec.progress)
-    result = ReplayResult()
     tagger = _Tagger(ranks)
     with spec.alerts.open("wb") as sink, spec.muted.open("wb") as muted, \
-            (spec.deadletters.open("wb") if spec.deadletters else open(os.devnull, "wb")) \
-            as dead:
-        streams = [read_feed(p, dead, result, progress) for p in spec.feeds]
-        events = streams[0] if len(streams) == 1 else heapq.merge(
-            *streams, key=lambda e: e.t)
+            open(os.devnull, "wb") as dead:
         batch: list[Event] = []
-        for event in events:
-            if event.t < result.first_t:
-                result.first_t = event.t
+        for event in read_rows(rows, "the replay's rows", dead, ReplayResult(), None):
             batch.append(event)
             if len(batch) >= BATCH:
                 tagger.process(engine, batch, sink, muted)
                 batch.clear()
         tagger.process(engine, batch, sink, muted)
         tagger.finish(engine, sink, muted)
-    progress.close()
-    return JobResult(engine.stats["events"], result.bad_lines, result.first_t, engine.max_t,
-                     tagger.by_kind)
+    return JobResult(engine.stats["events"], engine.max_t, tagger.by_kind)
 
 
 class _Tagger:
@@ -293,7 +318,7 @@ def main() -> int:
     from gridwatch import replay_jobs  # by name: what it pickles must unpickle in the parent
 
     spec: JobSpec = pickle.load(sys.stdin.buffer)
-    result = replay_jobs.job(spec)
+    result = replay_jobs.job(spec, sys.stdin.buffer)
     sys.stdout.buffer.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
     return 0
 

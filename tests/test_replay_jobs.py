@@ -82,3 +82,22 @@ def test_a_rule_naming_no_kinds_keeps_every_family_in_one_process(tmp_path: Path
     red = InhibitRule.model_validate({"name": "red-covers-all", "source": {"severities": ["red"]},
                                       "target": {"severities": ["yellow"]}, "equal": ["grid_id"]})
     assert split(dets, [red], 4) == [[d.name for d in dets]]
+
+
+def test_the_processes_run_this_source_tree_not_a_gridwatch_in_the_current_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python -m`` puts the current directory first: run from another checkout (here a
+    decoy whose modules fail), a job or a parsing child would have run that code."""
+    decoy = tmp_path / "decoy" / "gridwatch"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("")
+    for module in ("replay_jobs.py", "feedlines.py"):
+        (decoy / module).write_text("raise SystemExit(3)\n")
+    where = city(tmp_path)
+    reg, s = Registry.from_dir(where / "registry"), Settings()
+    monkeypatch.chdir(tmp_path / "decoy")
+    jobs = replay([where / "feed.jsonl"], reg, s, tmp_path / "jobs.jsonl",
+                  show_progress=False, jobs=2)
+    child = replay([where / "feed.jsonl"], reg, s, tmp_path / "child.jsonl",
+                   show_progress=False, parallel_parse=True, jobs=1)
+    assert jobs.alerts == child.alerts > 20
