@@ -428,7 +428,8 @@ class Presence(DetectorBase):
         was = p.where
         if moves and t >= p.where_t:
             self._move(p, t, OUT if direction == "out" else IN)
-        self._schedule(PERSON, pid, p.queued, self._person_next(pid, p))
+        if not self._falls_first(pid, p):
+            self._schedule(PERSON, pid, p.queued, self._person_next(pid, p))
         h = self.homes.get(p.house or "")
         if h is not None and h.pid == pid:
             if was == OUT and p.where == IN:
@@ -436,6 +437,21 @@ class Presence(DetectorBase):
             if h.held and not p.ep_kind and p.where != OUT:
                 h.held = False
                 self._schedule(HOME, p.house, h.queued, self._home_next(p.house, h))  # type: ignore[arg-type]
+
+    def _falls_first(self, pid: str, p: _Person) -> bool:
+        """The person's queued deadline comes before any a silence from ``last_seen``
+        can have, so the plan need not be worked out now: when that entry falls due,
+        :meth:`_person_due` works it out and queues it (a home's signs come minutes
+        apart, each asking for a plan whose due could not come first). Only for a
+        person at home outside an episode: an outing is timed from when it began."""
+        if p.ep_kind or p.where != IN or not p.queued:
+            return False
+        rule = self.rule(pid)
+        if rule is None or rule.stay_in_hours is None:
+            return False
+        floor = min(rule.stay_in_hours, self.config.silence_min_hours,
+                    self.config.no_usage.window_hours)
+        return p.queued <= p.last_seen + floor * HOUR
 
     def _move(self, p: _Person, t: float, where: int) -> None:
         same_trip = self.config.same_trip_minutes * 60
