@@ -210,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--silences", help="silences JSONL (`gridwatch silence list --all --json`)"
                     ": mute as live does")
     rp.add_argument("--jobs", type=int, help="processes running the detector families "
-                    "(default: one per idle core for feeds of 16 MB or more); same output")
+                    "(default: one per idle core, at most 4, for feeds of 16 MB or more); "
+                    "same output")
 
     t = add("tune", _tune, "sweep one threshold: replay per value, report curves")
     t.add_argument("feeds", nargs="+")
