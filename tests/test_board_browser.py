@@ -10,6 +10,7 @@ installs it in ``.ci/run``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from boardfeed import alert, feed, registry
@@ -86,5 +87,41 @@ async def test_drill_down_and_english_labels(tmp_path: Path) -> None:
             assert "City daqing" in crumbs and "District d-2" in crumbs
             assert "Long absent" in await browser.js("document.body.innerText")
             await browser.screenshot(tmp_path / "board-en-district.png")
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_late_answer_for_a_view_left_behind_is_not_drawn(tmp_path: Path) -> None:
+    """Two clicks down the hierarchy send two requests; when the city's view comes back
+    after the district's (held here for a second), the page must stay on the district."""
+    import asyncio
+
+    from aiohttp import web
+
+    from sinks.board.server import make_app
+
+    @web.middleware
+    async def slow_city(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path == "/api/state" and request.query.get("scope") == "daqing":
+            await asyncio.sleep(1.0)
+        return await handler(request)
+
+    app = make_app(known_board())
+    app.middlewares.append(slow_city)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    try:
+        async with Chromium(tmp_path / "profile") as browser:
+            await browser.goto(url + "?lang=en#daqing/d-2")
+            await browser.wait_for(f"{RECENT_IDS}.join() === 'gw-0006/1,gw-0005/1'")
+            await browser.js("location.hash = '#daqing'")  # slow: answered in a second
+            await browser.js("location.hash = '#daqing/d-2'")  # answered at once
+            await asyncio.sleep(1.5)
+            assert await browser.js(f"{RECENT_IDS}.join()") == "gw-0006/1,gw-0005/1"
+            assert "District d-2" in await browser.js(
+                "document.getElementById('crumbs').innerText")
     finally:
         await runner.cleanup()

@@ -149,10 +149,15 @@
     document.body.dataset.version = view.version;
   }
 
+  // Responses may come back out of order (two clicks down the hierarchy, or a live
+  // update racing a click): only the newest request's view is drawn.
+  let asked = 0;
   async function refresh() {
     pending = null;
+    const mine = ++asked;
     const res = await fetch("/api/state?scope=" + encodeURIComponent(scope().join("/")));
-    render(await res.json());
+    const view = await res.json();
+    if (mine === asked) render(view);
   }
 
   function soon() { if (!pending) pending = setTimeout(refresh, 150); }
