@@ -8,6 +8,7 @@ deadline; a test fails with what it saw rather than hang.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from config.models import Settings, load_settings
 from gridwatch.broker import EmbeddedBroker, ensure_topics, kafka_python_config
@@ -23,6 +25,13 @@ from gridwatch.runner import WorkerProcess, write_config
 from sinks.kafka import send_records
 
 DATA = Path(__file__).parent / "data"
+
+# Property tests draw the same examples on every run (with the hypothesis version held in
+# pyproject.toml), so a red run means a change, not an unlucky draw; fresh examples on
+# demand: HYPOTHESIS_PROFILE=explore make test.
+hypothesis_settings.register_profile("repeatable", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture(scope="session")
