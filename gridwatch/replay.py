@@ -177,13 +177,15 @@ def replay(feeds: list[Path], registry: Registry, settings: Settings, out: Path,
     parses each feed in a second process (default: for big feeds on a multi-core
     machine); the output is the same either way.
     """
+    out.parent.mkdir(parents=True, exist_ok=True)
     split = _split(feeds, registry, settings, jobs)
     if len(split) > 1:
-        return _replay_in_jobs(feeds, registry, settings, out, split, silences,
-                               sys.stderr.isatty() if show_progress is None else show_progress)
+        from gridwatch.replay_jobs import run_jobs
+
+        return run_jobs(feeds, registry, settings, out, split, silences,
+                        sys.stderr.isatty() if show_progress is None else show_progress)
     result = ReplayResult()
     engine = Engine(settings, registry, silences=silences)
-    out.parent.mkdir(parents=True, exist_ok=True)
     progress = Progress(sum(p.stat().st_size for p in feeds), "replay",
                         enabled=show_progress)
     with out.open("wb") as sink, deadletter_path(out).open("wb") as dead, \
@@ -226,15 +228,6 @@ def _split(feeds: list[Path], registry: Registry, settings: Settings,
                if getattr(d.config, "enabled", True)]
     names = split(enabled, settings.alerts.inhibit, jobs)
     return names if len(names) > 1 else []
-
-
-def _replay_in_jobs(feeds: list[Path], registry: Registry, settings: Settings, out: Path,
-                    split: list[list[str]], silences: SilenceBook | None,
-                    progress: bool) -> ReplayResult:
-    from gridwatch.replay_jobs import run_jobs
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return run_jobs(feeds, registry, settings, out, split, silences, progress)
 
 
 def feed_events(feeds: list[Path], read: ReadFeed, dead: IO[bytes], result: ReplayResult,

@@ -26,6 +26,7 @@ import pickle
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -69,10 +70,6 @@ def _streams_of(det: Detector) -> frozenset[str] | None:
     """The input streams ``det`` looks at; ``None`` for all of them (nothing to check)."""
     streams = frozenset(getattr(det, "streams", STREAMS))
     return None if streams >= frozenset(STREAMS) else streams
-
-
-def _order(said: tuple[int, int, int, list[Decision]]) -> tuple[int, int, int]:
-    return said[0], said[1], said[2]
 
 
 class RecentIds:
@@ -274,7 +271,7 @@ class Engine:
         watermark step's repeats and releases after its detectors' decisions."""
         last = len(self._lanes)
         said.extend((j, 1, last, []) for j, _ in steps)
-        said.sort(key=_order)
+        said.sort(key=itemgetter(0, 1, 2))  # event, observe before step, detector
         out: list[dict[str, Any]] = []
         watermarks = iter(steps)
         for j, phase, rank, decisions in said:
@@ -292,31 +289,14 @@ class Engine:
     def advance(self, watermark: float,
                 marks: list[tuple[int, int, int, int, int]] | None = None
                 ) -> list[dict[str, Any]]:
-        """Move event time forward (from events, a router's hint or the idle clock).
+        """Move event time forward (from events, a router's hint or the idle clock): a
+        step with no event, taken as the steps of :meth:`process` are.
 
-        ``marks`` as for :meth:`process`, each at position 0."""
+        ``marks`` as for :meth:`process`, each at position -1 (before any event)."""
         if watermark <= self.watermark:
             return []
-        self.watermark = watermark
-        out: list[dict[str, Any]] = []
-        for rank, (_, _, _, next_due, advance, det) in enumerate(self._lanes):
-            try:
-                if next_due is not None and watermark < next_due():
-                    continue  # nothing of this detector falls due yet
-                decisions = advance(watermark)
-            except Exception:  # noqa: BLE001 - the other detectors go on
-                self._failed(det, "advance", None)
-                continue
-            if decisions:
-                self._emit(decisions, out)
-                if marks is not None:
-                    marks.append((0, 1, rank, len(out), len(self.dispatch.muted)))
-        sent = len(out)
-        self.dispatch.advance(watermark, out)  # repeats, and updates whose silence ended
-        self.stats["alerts"] += len(out) - sent
-        if marks is not None:
-            marks.append((0, 1, len(self._lanes), len(out), len(self.dispatch.muted)))
-        return out
+        steps = [(-1, watermark)]
+        return self._apply(self._decide([], steps), steps, marks)
 
     def finish(self, marks: list[tuple[int, int, int, int, int]] | None = None
                ) -> list[dict[str, Any]]:
