@@ -165,8 +165,8 @@ class SensorAnomaly(DetectorBase):
     version = "1"
     streams = frozenset({"iot"})
     observe_filters = True
-    _not_state = ("config", "registry", "_days", "_specs", "_classes", "_spec_of", "_spec_at",
-                  "_offset", "_floor_mad")
+    _not_state = ("config", "registry", "metrics", "_days", "_specs", "_classes", "_spec_of",
+                  "_spec_at", "_offset", "_floor_mad")
 
     def __init__(self, config: SensorAnomalyConfig, registry: Registry,
                  days: DayTypes | None = None) -> None:
@@ -186,6 +186,7 @@ class SensorAnomaly(DetectorBase):
         self._offset = config.utc_offset_h * HOUR
         self._floor_mad = config.scale_floor * MAD_TO_SIGMA
         self.series: dict[tuple[str, str], _Series] = {}
+        self.metrics = frozenset(by_metric)
 
     def config_hash(self) -> str:
         return hash_of(self.config, self._days.config)

@@ -10,12 +10,14 @@ Episodes are the detector's to define: it says when a condition began
 (``start``) and when it ended (a ``resolved`` decision). Sinks derive the
 stable ``alert_id`` from (kind, subject, start) and suppress repeats.
 
-Two optional members let the engine do less work, never different work:
+Three optional members let the engine do less work, never different work:
 ``next_due()`` (nothing of ``advance`` can happen at a watermark before it, so
-the engine skips the call) and ``observe_filters`` (``observe`` itself ignores,
+the engine skips the call), ``observe_filters`` (``observe`` itself ignores,
 untouched, every event ``shard_key`` maps to ``None``, so an engine owning
-every key need not ask ``shard_key`` first). A detector without them is asked
-at every watermark step and always through ``shard_key``.
+every key need not ask ``shard_key`` first) and ``metrics`` (the meter
+readings it looks at, by metric: the engine and the router hand it no other,
+without a call). A detector without them is asked at every watermark step,
+about every event of its streams, and always through ``shard_key``.
 """
 
 from __future__ import annotations
@@ -125,13 +127,19 @@ class DetectorBase:
     # families in one replay job (``gridwatch.replay_jobs``).
     kinds: ClassVar[frozenset[str]] = frozenset()
     # The input streams this detector looks at: the engine asks no other (see
-    # ``streams.routing.by_stream``). Narrow it in a subclass; a wrong narrowing
+    # ``streams.routing.interest_of``). Narrow it in a subclass; a wrong narrowing
     # loses events, so the default is all.
     streams: ClassVar[frozenset[str]] = frozenset(STREAMS)
-    _not_state: ClassVar[tuple[str, ...]] = ("config", "registry")
+    _not_state: ClassVar[tuple[str, ...]] = ("config", "registry", "metrics")
     # True where ``observe`` returns [] and changes nothing for every event whose
     # ``shard_key`` is None: an engine owning every key then skips ``shard_key``.
     observe_filters: ClassVar[bool] = False
+    # The ``iot`` metrics it looks at, ``None`` for all: ``observe`` ignores, untouched,
+    # and ``shard_key`` maps to ``None``, every reading of another metric. Most readings
+    # concern few detectors (gas, heartbeat and motion readings are half a city's feed), and
+    # skipping one in the engine costs a set lookup instead of a call that finds nothing.
+    # Set per instance: it depends on the config (which rules, which specs).
+    metrics: frozenset[str] | None = None
 
     config: Any
     registry: Registry

@@ -132,13 +132,14 @@ class EventCluster(DetectorBase):
     streams = frozenset({"report", "iot"})
     # ``observe`` filters too, but most readings are no alarm: ``shard_key`` alone drops
     # them sooner. ``next_due`` stays "every step": the buffer keeps the watermark.
-    _not_state = ("config", "registry", "_eps_t", "_alarm_limit")
+    _not_state = ("config", "registry", "metrics", "_eps_t", "_alarm_limit")
 
     def __init__(self, config: EventClusterConfig, registry: Registry) -> None:
         self.config = config
         self.registry = registry
         self._eps_t = config.eps_minutes * 60.0
         self._alarm_limit = {rule.metric: rule.limit for rule in config.alarms}
+        self.metrics = frozenset(self._alarm_limit)
         self.grids: dict[str, _Grid] = {}
         self.last_alarm: dict[str, float] = {}  # device → time of its last point
         self.alarm_mark = 64  # prune last_alarm when it outgrows this

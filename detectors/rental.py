@@ -115,7 +115,7 @@ class GroupRental(DailyDetector):
     version = "1"
     streams = frozenset({"access", "iot"})
     observe_filters = True
-    _not_state = ("config", "registry", "_offset", "_decay", "_recent", "_bits", "_keep")
+    _not_state = ("config", "registry", "metrics", "_offset", "_decay", "_recent", "_bits", "_keep")
 
     def __init__(self, config: GroupRentalConfig, registry: Registry) -> None:
         self.config = config
@@ -125,6 +125,7 @@ class GroupRental(DailyDetector):
         self._recent = 0.5 ** (1.0 / config.usage_recent_half_life_days)
         self._bits = (1 << config.window_days) - 1
         self._keep = (1 << (config.window_days + 2)) - 1  # the window and two open days
+        self.metrics = frozenset(METERS)
         self.houses: dict[str, _House] = {}
         self.norms: dict[tuple[str, str, int], _Mean] = {}  # (grid, metric, size; 0 = pooled)
         self.pending: dict[int, dict[str, None]] = {}

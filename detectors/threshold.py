@@ -50,12 +50,12 @@ class SensorThreshold(DetectorBase):
     version = "1"
     streams = frozenset({"iot"})
     observe_filters = True
-    _not_state = ("config", "registry", "_metrics", "_by_metric")
+    _not_state = ("config", "registry", "metrics", "_metrics", "_by_metric")
 
     def __init__(self, config: SensorThresholdConfig, registry: Registry) -> None:
         self.config = config
         self.registry = registry
-        self._metrics = frozenset(rule.metric for rule in config.rules)
+        self._metrics = self.metrics = frozenset(rule.metric for rule in config.rules)
         self._by_metric: dict[str, list[tuple[int, ThresholdRule]]] = {}
         for index, rule in enumerate(config.rules):
             self._by_metric.setdefault(rule.metric, []).append((index, rule))

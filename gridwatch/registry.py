@@ -139,6 +139,7 @@ class Registry:
             if person.house_id:
                 residents.setdefault(person.house_id, []).append(pid)
         self._residents = residents
+        self.changes += 1  # (a bulk load puts rows first, then indexes them once)
 
     # ------------------------------------------------------------ lookups
     def person_tags(self, person_id: str | None) -> list[str]:

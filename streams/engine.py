@@ -40,6 +40,7 @@ from sinks.dispatch import Dispatcher
 from sinks.episodes import EpisodeBook
 from sinks.render import AlertRenderer
 from sinks.silence import SilenceBook
+from streams.routing import interest_of
 
 WATERMARK_STEP_S = 1.0
 NEG_INF = float("-inf")
@@ -59,17 +60,34 @@ def _next_due_of(det: Detector) -> Callable[[], float] | None:
     return next_due  # type: ignore[no-any-return]
 
 
-# A detector as the engine calls it: its streams (None: all), bound shard_key (None: not
-# asked), observe, next_due (None: due at every step) and advance, and itself.
-Lane = tuple[frozenset[str] | None, Callable[[Event], str | None] | None,
+# Which events of a batch a detector is handed: its streams and its iot metrics, each
+# None for all (nothing to check).
+Interest = tuple[frozenset[str] | None, frozenset[str] | None]
+# A detector as the engine calls it: its interest, bound shard_key (None: not asked),
+# observe, next_due (None: due at every step) and advance, and itself.
+Lane = tuple[Interest, Callable[[Event], str | None] | None,
              Callable[[Event], list[Decision]], Callable[[], float] | None,
              Callable[[float], list[Decision]], Detector]
+ALL_STREAMS = frozenset(STREAMS)
 
 
-def _streams_of(det: Detector) -> frozenset[str] | None:
-    """The input streams ``det`` looks at; ``None`` for all of them (nothing to check)."""
-    streams = frozenset(getattr(det, "streams", STREAMS))
-    return None if streams >= frozenset(STREAMS) else streams
+def _interest(det: Detector) -> Interest:
+    streams, metrics = interest_of(det)
+    if "iot" not in streams:
+        metrics = None
+    return (None if streams >= ALL_STREAMS else streams), metrics
+
+
+def _picks(batch: list[Event], interest: Interest) -> Iterable[int]:
+    """Positions of the batch's events a detector with this interest looks at."""
+    streams, metrics = interest
+    if metrics is None:
+        if streams is None:
+            return range(len(batch))
+        return [j for j, e in enumerate(batch) if e.stream in streams]
+    streams = streams or ALL_STREAMS
+    return [j for j, e in enumerate(batch)
+            if (e.metric in metrics if e.stream == "iot" else e.stream in streams)]  # type: ignore[attr-defined]
 
 
 class RecentIds:
@@ -143,8 +161,8 @@ class Engine:
         self._wire()
 
     def _wire(self) -> None:
-        """Each detector's streams, bound ``shard_key``, ``observe``, ``next_due`` and
-        ``advance``: made once per detector set instead of per event and detector.
+        """Each detector's interest (streams, metrics), bound ``shard_key``, ``observe``,
+        ``next_due`` and ``advance``: made once per detector set, not per event.
 
         An engine owning every key asks ``shard_key`` only to drop the events a
         detector ignores; a detector whose ``observe`` drops those itself
@@ -152,7 +170,7 @@ class Engine:
         """
         everything = self.owns is _owns_all
         self._lanes: list[Lane] = [
-            (_streams_of(d), None if everything and getattr(d, "observe_filters", False)
+            (_interest(d), None if everything and getattr(d, "observe_filters", False)
              else d.shard_key, d.observe, _next_due_of(d), d.advance, d)
             for d in self.detectors]
 
@@ -211,12 +229,12 @@ class Engine:
         """Every detector over the batch, advanced at the steps: what each said, tagged
         (event position, 0 for observe / 1 for advance, detector rank)."""
         said: list[tuple[int, int, int, list[Decision]]] = []
-        picks: dict[frozenset[str] | None, Iterable[int]] = {None: range(len(batch))}
+        picks: dict[Interest, Iterable[int]] = {}
         for rank, lane in enumerate(self._lanes):
-            streams = lane[0]
-            if streams not in picks:
-                picks[streams] = [j for j, e in enumerate(batch) if e.stream in streams]
-            self._run_lane(rank, lane, batch, picks[streams], steps, said)
+            interest = lane[0]
+            if interest not in picks:
+                picks[interest] = _picks(batch, interest)
+            self._run_lane(rank, lane, batch, picks[interest], steps, said)
         return said
 
     def _run_lane(self, rank: int, lane: Lane, batch: list[Event], picks: Iterable[int],

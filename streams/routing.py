@@ -39,23 +39,32 @@ def owner(partition: int, partitions: int) -> Callable[[str], bool]:
     return owns
 
 
-def by_stream(detectors: Iterable[Detector]) -> dict[str, list[Detector]]:
-    """The detectors that look at each stream (``streams`` class attribute; all if
-    absent), so nothing asks a meter-only detector about gate passes."""
-    dets = list(detectors)
-    return {s: [d for d in dets if s in getattr(d, "streams", STREAMS)] for s in STREAMS}
+def interest_of(detector: Detector) -> tuple[frozenset[str], frozenset[str] | None]:
+    """The input streams a detector looks at (``streams``; all if absent) and the ``iot``
+    metrics among them (``metrics``; ``None``: all), so nothing asks a meter-only detector
+    about gate passes, nor a gas threshold about water readings."""
+    return frozenset(getattr(detector, "streams", STREAMS)), getattr(detector, "metrics", None)
+
+
+def wants(detector: Detector, stream: str, metric: str | None) -> bool:
+    """Whether ``detector`` looks at events of ``stream`` (readings of ``metric``)."""
+    streams, metrics = interest_of(detector)
+    return stream in streams and (metrics is None or stream != "iot" or metric in metrics)
 
 
 def split_by_partition(events: Iterable[Event], detectors: list[Detector],
                        partitions: int) -> dict[int, list[Event]]:
     """Group events by destination partition, each event once per partition."""
     out: dict[int, list[Event]] = {}
-    per_stream = {stream: [d.shard_key for d in dets]  # bound once, asked per event
-                  for stream, dets in by_stream(detectors).items()}
+    asked: dict[tuple[str, str | None], list[Callable[[Event], str | None]]] = {}
     known: dict[str, int] = {}
     for event in events:
+        what = (event.stream, getattr(event, "metric", None))
+        shard_keys = asked.get(what)
+        if shard_keys is None:  # bound once per stream and metric, asked per event
+            shard_keys = asked[what] = [d.shard_key for d in detectors if wants(d, *what)]
         targets = set()
-        for shard_key in per_stream[event.stream]:
+        for shard_key in shard_keys:
             key = shard_key(event)
             if key is not None:
                 p = known.get(key)

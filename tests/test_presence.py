@@ -210,6 +210,22 @@ def test_shard_key_is_the_home_grid_and_none_for_the_untracked() -> None:
     assert det.shard_key(motion(0)) == "g-1"
 
 
+def test_registry_changes_are_seen_at_once_by_a_detector_that_asked_before() -> None:
+    """Who is watched and which device is in a watched home are remembered between
+    events, and forgotten as soon as a ``gw.registry`` record changes a row: a meter
+    fitted in a watched home, a tag added, a resident moved out."""
+    reg = registry()
+    det = Presence(PresenceConfig(utc_offset_h=0), reg)
+    meter = Iot("k1", T0, "wm-9", "water", 0.01)
+    assert det.shard_key(meter) is None and det.shard_key(gate(0, "p-3", "out")) is None
+    reg.apply_record({"table": "devices", "row": {"device_id": "wm-9", "house_id": "h-1"}})
+    reg.apply_record({"table": "persons", "row": {"person_id": "p-3", "house_id": "h-2",
+                                                  "tags": "dementia"}})
+    assert det.shard_key(meter) == "g-1" and det.shard_key(gate(0, "p-3", "out")) == "g-1"
+    reg.apply_record({"table": "persons", "id": "p-1", "deleted": True})
+    assert det.shard_key(meter) is None and det.shard_key(motion(0)) is None
+
+
 def test_an_older_event_cannot_undo_a_newer_verdict() -> None:
     evs = [gate(9 * H, "p-2", "out"), gate(30 * H, "p-2", "in"), gate(29 * H, "p-2", "out")]
     got = run(detector(), evs, until=3 * DAY, step=DAY)  # 29 h arrives late, after 30 h

@@ -1,10 +1,11 @@
 """The engine's shortcuts change how much work it does, never what it decides.
 
-Two optional detector members let an engine skip calls: ``next_due`` (no
-``advance`` before that watermark) and ``observe_filters`` (``observe`` itself
-ignores what ``shard_key`` would drop). These tests hold each detector to
-those promises, and the engine to giving the alerts and state it gives when
-every call is made.
+Three optional detector members let an engine skip calls: ``next_due`` (no
+``advance`` before that watermark), ``observe_filters`` (``observe`` itself
+ignores what ``shard_key`` would drop) and ``metrics`` (the meter readings it
+looks at: no other is handed to it, by the engine or the router). These tests
+hold each detector to those promises, and the engine and router to giving the
+alerts, state and partitions they give when every call is made.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from gridwatch.events import Access, Event, Iot, Report
 from gridwatch.registry import Registry
 from gridwatch.replay import ReplayResult, read_feed
 from streams.engine import Engine
+from streams.routing import split_by_partition
 
 HOUR = 3600.0
 T0 = 1_800_000_000.0
@@ -30,13 +32,13 @@ T0 = 1_800_000_000.0
 
 class EveryCall:
     """A detector as an engine without the shortcuts sees it: no ``next_due``, no
-    ``observe_filters``; everything else is the detector's own."""
+    ``observe_filters``, no ``metrics``; everything else is the detector's own."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("next_due", "observe_filters"):
+        if name in ("next_due", "observe_filters", "metrics"):
             raise AttributeError(name)
         return getattr(self.inner, name)
 
@@ -220,3 +222,43 @@ def test_detectors_without_next_due_are_asked_at_every_step() -> None:
     eng.process([Iot(f"e{i}", T0 + 10.0 * i, "d", "water", 0.1) for i in range(40)])
     assert det.calls == 40  # events 10 s apart: each moves the watermark a step
 
+
+
+def test_detectors_naming_their_metrics_ignore_every_other_reading(city) -> None:
+    """``metrics``: a reading of any other metric leaves ``observe`` silent and the state
+    as it was, and ``shard_key`` sends it nowhere (the router does not ask either)."""
+    events, registry = city
+    eng = Engine(load_settings(), registry)
+    eng.process(events[: len(events) // 2])
+    sample = [e for e in events[len(events) // 2:] if isinstance(e, Iot)][::5] + [
+        Iot("p7", T0, "zz-unknown", "humidity", 0.5)]
+    named, checked = set(), 0
+    for det in eng.detectors:
+        if det.metrics is None:
+            continue
+        named.add(det.name)
+        for ev in sample:
+            if ev.metric in det.metrics:
+                continue
+            before = det.snapshot()
+            assert det.shard_key(ev) is None, (det.name, ev)
+            assert det.observe(ev) == [], (det.name, ev)
+            assert det.snapshot() == before, (det.name, ev)
+            checked += 1
+    assert named >= {"presence", "sensor_anomaly", "sensor_threshold", "group_rental",
+                     "event_cluster"} and checked > 1000
+
+
+def test_the_router_splits_as_when_every_detector_is_asked(city) -> None:
+    """Skipping the detectors whose metrics a reading is not sends every event to the
+    partitions asking all of them would, each once."""
+    events, registry = city
+    spread = 0
+    for known in (registry, Registry()):  # grids as keys; every device its own key
+        detectors = Engine(load_settings(), known).detectors
+        for parts in (3, 8):
+            got = split_by_partition(events, detectors, parts)
+            want = split_by_partition(events, [EveryCall(d) for d in detectors], parts)
+            assert got == want
+            spread = max(spread, len(got))
+    assert spread == 8
