@@ -61,7 +61,6 @@ UNKNOWN, IN, OUT = 0, 1, 2
 PERSON, HOME = 0, 1
 INF = math.inf
 MISSED_PRIOR_N = 20.0  # outings the prior share of missed exits weighs as
-KNOWN_MAX = 200_000  # registry answers remembered per kind (people, devices) at most
 COVERED = "covered"  # a quiet spell reported by raising the home's open no_usage
 
 
@@ -174,20 +173,21 @@ class Presence(DetectorBase):
     observe_filters = True  # observe routes the event itself and drops what has no key
     _not_state = ("config", "registry", "metrics", "_rules", "_off", "_tz", "_night",
                   "_water_tags", "_metrics", "_live", "_blind", "_grace", "_trip_s",
-                  "_known_at", "_rule_of", "_tracked_of", "_resident_of", "_device_route")
+                  "_known_at", "_rule_of", "_resident_of")
 
     def __init__(self, config: PresenceConfig, registry: Registry) -> None:
         self.config = config
         self.registry = registry
         self._rules: dict[tuple[tuple[str, ...], str], TagRule | None] = {}
         # Registry answers asked about every pass and reading, remembered until a row is
-        # put or deleted (``Registry.changes``): most readings are of homes nobody watched
-        # lives in, and finding that out again took a third of this detector's time.
+        # put or deleted (``Registry.changes``): whether a home has one watched resident
+        # (most readings are of homes without) and a tagged person's rule. Finding them
+        # out again took a third of this detector's time. Both are keyed by registered
+        # ids only (a house a registry row names, a person with tags), so a feed of
+        # unknown ids cannot grow them.
         self._known_at = registry.changes
         self._rule_of: dict[str, TagRule | None] = {}
-        self._tracked_of: dict[str, bool] = {}
         self._resident_of: dict[str, str] = {}  # "" for nobody
-        self._device_route: dict[str, tuple[None, str | None, str | None]] = {}
         self._off = config.utc_offset_h * HOUR
         self._tz = timezone(timedelta(hours=config.utc_offset_h))
         nu = config.no_usage
@@ -206,27 +206,23 @@ class Presence(DetectorBase):
 
     # ------------------------------------------------------------ who is watched
     def _known(self) -> None:
-        """Forget the remembered registry answers if a row was put or deleted since; also
-        when there are too many (a bound on memory, not on correctness)."""
-        if self._known_at != self.registry.changes or len(self._rule_of) >= KNOWN_MAX \
-                or len(self._device_route) >= KNOWN_MAX:
+        """Forget the remembered registry answers if a row was put or deleted since."""
+        if self._known_at != self.registry.changes:
             self._known_at = self.registry.changes
-            for known in (self._rule_of, self._tracked_of, self._resident_of,
-                          self._device_route):
-                known.clear()
+            self._rule_of.clear()
+            self._resident_of.clear()
 
     def rule(self, pid: str) -> TagRule | None:
         """The person's combined rule over their watched tags (``None``: not watched)."""
-        self._known()
-        if pid in self._rule_of:
-            return self._rule_of[pid]
-        rule = self._rule_of[pid] = self._combined_rule(pid)
-        return rule
-
-    def _combined_rule(self, pid: str) -> TagRule | None:
         tags = self.registry.person_tags(pid)
         if not tags:
             return None
+        self._known()
+        if pid not in self._rule_of:
+            self._rule_of[pid] = self._combined_rule(pid, tags)
+        return self._rule_of[pid]
+
+    def _combined_rule(self, pid: str, tags: list[str]) -> TagRule | None:
         grid = self.registry.person_grid(pid) if self.config.grid_overrides else None
         key = (tuple(tags), grid or "")
         if key not in self._rules:
@@ -238,11 +234,7 @@ class Presence(DetectorBase):
         return not self._water_tags.isdisjoint(self.registry.person_tags(pid))
 
     def _tracked(self, pid: str) -> bool:
-        self._known()
-        hit = self._tracked_of.get(pid)
-        if hit is None:
-            hit = self._tracked_of[pid] = self.rule(pid) is not None or self._water_watched(pid)
-        return hit
+        return self.rule(pid) is not None or self._water_watched(pid)
 
     def _resident(self, house: str | None) -> str | None:
         """The one registered resident of a home whose activity is theirs, if watched."""
@@ -275,18 +267,9 @@ class Presence(DetectorBase):
             grid = reg.person_grid(pid) if pid else None
             return (pid, None, grid) if grid else (None, None, None)
         if isinstance(ev, Iot) and ev.metric in self._metrics:
-            self._known()
-            route = self._device_route.get(ev.device_id)
-            if route is None:
-                route = self._device_route[ev.device_id] = self._device_home(ev.device_id)
-            return route
-        return None, None, None
-
-    def _device_home(self, device: str) -> tuple[None, str | None, str | None]:
-        """(nobody, the watched home a device is in, its grid), or nothing."""
-        house = self.registry.device_house(device)
-        if self._resident(house):
-            return None, house, self.registry.house_grid(house)
+            house = reg.device_house(ev.device_id)
+            if self._resident(house):
+                return None, house, reg.house_grid(house)
         return None, None, None
 
     def shard_key(self, event: Event) -> str | None:

@@ -226,6 +226,20 @@ def test_registry_changes_are_seen_at_once_by_a_detector_that_asked_before() -> 
     assert det.shard_key(meter) is None and det.shard_key(motion(0)) is None
 
 
+def test_ids_nobody_registered_do_not_grow_what_presence_remembers() -> None:
+    """A feed full of unregistered person and device ids (a misconfigured gateway) must
+    not grow the remembered registry answers: they are kept for registered ids only."""
+    reg = registry()
+    det = Presence(PresenceConfig(utc_offset_h=0), reg)
+    for i in range(500):
+        det.observe(Access(f"x{i}", T0 + i, "gate-c", "in", "face", f"stranger-{i}"))
+        det.observe(Iot(f"y{i}", T0 + i, f"wm-stranger-{i}", "water", 0.01))
+    det.observe(motion(600))
+    assert set(det._rule_of) <= {p for p, row in reg.persons.items() if row.tags}
+    assert set(det._resident_of) <= set(reg.houses) and det._resident_of
+    assert det.shard_key(motion(0)) == "g-1"
+
+
 def test_an_older_event_cannot_undo_a_newer_verdict() -> None:
     evs = [gate(9 * H, "p-2", "out"), gate(30 * H, "p-2", "in"), gate(29 * H, "p-2", "out")]
     got = run(detector(), evs, until=3 * DAY, step=DAY)  # 29 h arrives late, after 30 h
