@@ -88,22 +88,26 @@ def read_feed(path: Path, dead: IO[bytes], result: ReplayResult,
         progress.update(done)
 
 
+def python_m(module: str, *args: str, **popen: Any) -> subprocess.Popen[bytes]:
+    """A child process running ``module`` of this very source tree, as a plain
+    ``python -P -m`` (``-P``: not a ``gridwatch`` in the current directory, another
+    checkout say): no fork of a process that may hold threads, and no re-import of
+    the caller's main module."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
+    return subprocess.Popen([sys.executable, "-P", "-m", module, *args], env=env, **popen)
+
+
 def read_feed_in_child(path: Path, dead: IO[bytes], result: ReplayResult,
                        progress: Progress | None = None) -> Iterator[Event]:
     """:func:`read_feed`, the parsing done by a second process (:mod:`gridwatch.feedlines`).
 
     The same lines give the same events and dead letters in the same order; this
-    process only rebuilds the events from rows, a fraction of the parsing. The
-    child is a plain ``python -P -m`` of this very source tree (``-P``: not a
-    ``gridwatch`` in the current directory, another checkout say): no fork of a
-    process that may hold threads, and no re-import of the caller's main module.
+    process only rebuilds the events from rows, a fraction of the parsing.
     """
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
-    child = subprocess.Popen(
-        [sys.executable, "-P", "-m", "gridwatch.feedlines", str(path),
-         datetime.now(UTC).isoformat()], stdout=subprocess.PIPE, env=env)
+    child = python_m("gridwatch.feedlines", str(path), datetime.now(UTC).isoformat(),
+                     stdout=subprocess.PIPE)
     assert child.stdout is not None
     try:
         yield from read_rows(child.stdout, path, dead, result, progress)

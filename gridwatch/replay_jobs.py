@@ -3,9 +3,10 @@
 A replay spends its time in the detectors, a few microseconds per event in
 each family, and one Python process runs on one core. The families keep
 separate state and only meet in the dispatcher when an inhibit rule links
-their kinds, so each job — a plain ``python -m gridwatch.replay_jobs`` of
-this source tree — runs the same :class:`streams.engine.Engine` over a share
-of the families (families linked by an inhibit rule share a job). The
+their kinds, so each job — a plain ``python -P -m gridwatch.replay_jobs`` of
+this source tree (:func:`gridwatch.replay.python_m`) — runs the same
+:class:`streams.engine.Engine` over a share of the families (families linked
+by an inhibit rule share a job). The
 replay's own process reads and parses the feeds once, writes the dead
 letters and sends every job every event as rows (``gridwatch.feedlines``):
 so each job drops the same repeated ids and moves the same watermark as one
@@ -48,10 +49,12 @@ from gridwatch.feedlines import CHUNK_LINES, Row, row_of
 from gridwatch.progress import Progress
 from gridwatch.registry import Registry
 from gridwatch.replay import (
+    BATCH,
     ReplayResult,
     deadletter_path,
     feed_events,
     muted_path,
+    python_m,
     read_feed,
     read_rows,
 )
@@ -65,7 +68,6 @@ COST = {"presence": 2.8, "sensor_anomaly": 2.7, "device_offline": 1.7, "crowd": 
         "sensor_threshold": 0.05}
 UNKNOWN_COST = 1.0
 END = 1 << 62  # the position of what the end of the feed releases (the last watermark)
-BATCH = 2048
 
 
 @dataclass
@@ -174,12 +176,7 @@ def run_jobs(feeds: list[Path], registry: Registry, settings: Settings, out: Pat
 
 
 def _start(spec: JobSpec) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
-    # -P: not the current directory's gridwatch (another checkout, say), this one
-    child = subprocess.Popen([sys.executable, "-P", "-m", "gridwatch.replay_jobs"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    child = python_m("gridwatch.replay_jobs", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     _send(child, pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
     return child
 
