@@ -189,6 +189,13 @@ class PresenceConfig(Section):
                                       "this soon after an `out` pass is the leaving itself, not "
                                       "a return (a motion sensor's hold time, the door closing "
                                       "behind them)")
+    door_exit_minutes: float = Field(
+        default=10.0, ge=0, description="a lone resident's home door opening that no pass of "
+        "theirs explains (none within same_trip_minutes), after motion seen this soon before "
+        "it and none since: they left by an exit no reader recorded (a side gate, an "
+        "unrecognised face), so the home's own lines (learned and waking stay_in, learned "
+        "no_usage) wait for them and the fixed hours stay the outer bound. Needs a motion "
+        "sensor; 0 turns it off")
     outing_habit_share: float = Field(
         default=1 / 3, gt=0, le=1, description="a silence at home begun within an hour of "
         "when the lone resident goes out on at least this share of days may be an outing "

@@ -22,7 +22,9 @@ when the silence becomes too long for this person:
   readings, heartbeats) the learned verdict waits for a report at or after
   its deadline, and a silence that ran through a blind spell (no reports for
   ``blind_hours``) is judged only once the home has reported again that
-  long; the fixed hours stay the outer bound;
+  long; a silence begun as the home's door opened with no pass of theirs,
+  after motion and with none since, is an exit no reader recorded: the home's
+  lines wait for them, the fixed hours stay the outer bound;
 * outside (or nowhere known) — ``out_no_return`` at the person's outing line
   (bounded by ``out_min_hours`` and the tag's ``out_hours``), ``long_absent``
   at ``absent_hours``; the earlier one opens the episode, and the silence then
@@ -114,6 +116,9 @@ class _Home:
     queued: float = 0.0
     taps: Habit | None = None  # the hours water runs at, by share of days with water use
     tap_hour: int = -1  # the last local hour a use was counted in (one per hour)
+    door_t: float = -INF  # newest door opening (a door contact)
+    motion_t: float = -INF  # newest motion
+    inside_t: float = -INF  # newest sign wholly after the door opening before it: someone in
 
     __setstate__ = restore_slots
 
@@ -347,6 +352,10 @@ class Presence(DetectorBase):
             self._report(house, h, t, out)
             return
         if ev.value >= 0.5:  # door opened, motion seen (and other configured metrics)
+            if ev.metric == "door":  # (before the sign: its plan sees the opening)
+                h.door_t = max(h.door_t, t)
+            elif ev.metric == "motion":
+                h.motion_t = max(h.motion_t, t)
             self._home_sign(house, t, t, out)
 
     def _water(self, house: str, h: _Home, ev: Iot, out: list[Decision]) -> None:
@@ -390,6 +399,8 @@ class Presence(DetectorBase):
         h = self._home(house)
         if h.born == INF:
             h.born = h.reset = t  # the home's history starts with its first sign
+        if since > h.door_t:
+            h.inside_t = max(h.inside_t, t)
         self._home_overdue(house, h, t, out)
         p = self._person(h.pid)
         if p.where == OUT and since < p.where_t + self._grace:
@@ -530,7 +541,8 @@ class Presence(DetectorBase):
         the home's devices to have been seen (:meth:`_unproved`).
         """
         h = self.homes.get(p.house or "")
-        if h is None or h.last_read == -INF or not self._water_watched(h.pid):
+        if h is None or h.last_read == -INF or not self._water_watched(h.pid) \
+                or self._left_unseen(h, p):
             return None
         seen, nu = p.last_seen, self.config.no_usage
         due = self._past_blind(h, seen, waking_deadline(seen, nu.window_hours, self._night,
@@ -558,7 +570,7 @@ class Presence(DetectorBase):
         """
         h = self.homes.get(p.house or "")
         seen = p.last_seen
-        if h is None:
+        if h is None or self._left_unseen(h, p):
             return None
         line = self._line(h.act, seen, h.born)
         if line is None and (line := self._young_line(h.act, seen, h.born)) is None:
@@ -632,6 +644,21 @@ class Presence(DetectorBase):
             return 0.0
         line = p.line.limit(hour, cfg.out_factor, cfg.out_buffer_hours, spread=2) or 0.0
         return min(line, cfg.out_min_hours)
+
+    def _left_unseen(self, h: _Home, p: _Person) -> bool:
+        """The resident left by an exit no reader recorded: the home's lines do not apply.
+
+        The motion sensor saw them up and about shortly before the home's door opened,
+        no pass of theirs goes with the opening (an exit recorded would have made them
+        out; an entry is not preceded by motion in an empty home), and nothing inside
+        has been seen since: they went out by a side gate or with a face the gates did
+        not know. Such a silence is an outing, long as outings are; read as a silence
+        at home it raised a stay_in by the home's short daytime line. A fall just after
+        opening the door for a delivery is then found at the fixed hours.
+        """
+        window = self.config.door_exit_minutes * 60
+        return (window > 0 and h.door_t >= h.inside_t and h.door_t - h.motion_t <= window
+                and abs(h.door_t - p.last_pass) > self._trip_s)
 
     def _past_blind(self, h: _Home, seen: float, due: float) -> float:
         """``due``, or later: a silence that ran through a blind spell is judged only
@@ -849,7 +876,9 @@ class Presence(DetectorBase):
         line = self._line(h.water, seen, h.born)
         p = self.persons[h.pid]  # (a missed exit silences the taps as it does the home)
         due: float | None = None
-        if line is not None:
+        if self._left_unseen(h, p):
+            pass  # out by an exit no reader recorded: the fixed window is the bound
+        elif line is not None:
             due = seen + max(line, self._usual_outing(p, seen)) * HOUR
             wake = waking_deadline(due, 0.0, self._night, self._off)
             if wake > due:  # no water at night proves nothing: judge again by the morning's line

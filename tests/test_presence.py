@@ -563,6 +563,60 @@ def test_motion_reported_as_the_resident_leaves_is_not_their_return() -> None:
     assert run(detector(), sorted(days + stray, key=lambda e: e.t), until=10 * DAY) == []
 
 
+def door(t: float) -> Iot:
+    return Iot(f"d{t}", T0 + t, "dr-1", "door", 1.0)
+
+
+def with_door(**changes: object) -> Presence:
+    det = detector(**changes)
+    det.registry.put("devices", {"device_id": "dr-1", "house_id": "h-1"})
+    return det
+
+
+def left_by_a_side_gate(back: float | None) -> list[Event]:
+    """A learned week, then on day 8 motion at 10:20, the door at 10:25, no pass, and no
+    one inside since; back through the gate at ``back`` hours (or never)."""
+    week = [e for e in routine(9) if e.t < T0 + 8 * DAY + 10 * H]
+    leave = [motion(8 * DAY + 10 * H + 20 * 60), door(8 * DAY + 10 * H + 25 * 60)]
+    ret = [] if back is None else [gate(8 * DAY + back * H, "p-1", "in"),
+                                   door(8 * DAY + back * H + 60)] + [
+        e for e in routine(10) if T0 + 8 * DAY + back * H < e.t]
+    return week + leave + ret
+
+
+def test_a_door_opened_after_motion_with_no_one_inside_since_is_an_outing_not_a_fall() -> None:
+    """Motion, then the door, then nothing inside, and no pass of theirs near the opening:
+    they left by an exit no reader recorded. Read as a silence at home it was a stay_in
+    by the home's daytime line at ~13:05, before they came back at 14:00; the home's
+    lines wait for them, the fixed 24 h stays the bound (a fall by the open door)."""
+    assert run(with_door(), left_by_a_side_gate(14.0), until=10 * DAY) == []
+    off = run(with_door(door_exit_minutes=0), left_by_a_side_gate(14.0), until=10 * DAY)
+    assert off[0][:3] == ("stay_in", "p-1", "firing") and off[0][5] < 8 * 24 + 14
+    never = run(with_door(), left_by_a_side_gate(None), until=10 * DAY)
+    opened = 8 * 24 + 10 + 25 / 60
+    assert [(k, s, round(a, 3), round(b, 3)) for k, _, s, _, a, b in never] == \
+        [("stay_in", "firing", round(opened, 3), round(opened + 24, 3))]
+
+
+def test_a_door_opened_with_their_pass_or_into_an_empty_home_still_ends_a_silence_at_home(
+) -> None:
+    """The opening goes with a pass of theirs (back through the gate at 11:00, about the
+    home, then the door again at 11:05), nobody was moving inside for the 40 minutes
+    before it, or someone moved inside after it (a parcel taken in): a silence after it
+    is at home and judged by the home's line."""
+    week = [e for e in routine(9) if e.t < T0 + 8 * DAY + 10 * H]
+    came_in = week + [gate(8 * DAY + 10 * H, "p-1", "out"), gate(8 * DAY + 11 * H, "p-1", "in"),
+                      motion(8 * DAY + 11 * H + 120), door(8 * DAY + 11 * H + 300)]
+    got = run(with_door(), came_in, until=9 * DAY)
+    assert got[0][:3] == ("stay_in", "p-1", "firing") and got[0][5] - got[0][4] < 3
+    still = week + [motion(8 * DAY + 9 * H + 40 * 60), door(8 * DAY + 10 * H + 20 * 60)]
+    got = run(with_door(), still, until=9 * DAY)
+    assert got[0][:3] == ("stay_in", "p-1", "firing") and got[0][5] - got[0][4] < 3
+    parcel = left_by_a_side_gate(None) + [motion(8 * DAY + 10 * H + 28 * 60)]
+    got = run(with_door(), parcel, until=9 * DAY)
+    assert got[0][:3] == ("stay_in", "p-1", "firing") and got[0][5] - got[0][4] < 3
+
+
 def test_an_early_sleeper_is_not_alerted_in_the_night_and_a_fall_is_found_in_the_morning() -> None:
     """Last water at 20:00, up at 05:30, a toilet visit at 01:00 every night but the
     tenth: the line of a silence from 20:00 (~9 h) ends in the night, where silence is
