@@ -590,6 +590,9 @@ def test_a_door_opened_after_motion_with_no_one_inside_since_is_an_outing_not_a_
     by the home's daytime line at ~13:05, before they came back at 14:00; the home's
     lines wait for them, the fixed 24 h stays the bound (a fall by the open door)."""
     assert run(with_door(), left_by_a_side_gate(14.0), until=10 * DAY) == []
+    unseen_back = [e for e in left_by_a_side_gate(14.0) if not isinstance(e, Access)]
+    for step in (60.0, 300.0, 7 * H):  # back by the side gate too: the door, then motion
+        assert run(with_door(), unseen_back, until=10 * DAY, step=step) == []
     off = run(with_door(door_exit_minutes=0), left_by_a_side_gate(14.0), until=10 * DAY)
     assert off[0][:3] == ("stay_in", "p-1", "firing") and off[0][5] < 8 * 24 + 14
     never = run(with_door(), left_by_a_side_gate(None), until=10 * DAY)
