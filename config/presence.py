@@ -189,6 +189,11 @@ class PresenceConfig(Section):
                                       "this soon after an `out` pass is the leaving itself, not "
                                       "a return (a motion sensor's hold time, the door closing "
                                       "behind them)")
+    accompanied_minutes: float = Field(
+        default=3.0, ge=0, description="an `out` pass of a household member at the same gate "
+        "within this of the watched person's own: they left together (a carer, the family), "
+        "which is no wander, so no out_no_return for that outing (long_absent stays the "
+        "bound). 0 turns it off")
     door_exit_minutes: float = Field(
         default=10.0, ge=0, description="a lone resident's home door opening that no pass of "
         "theirs explains (none within same_trip_minutes), after motion seen this soon before "

@@ -29,7 +29,9 @@ when the silence becomes too long for this person:
   (bounded by ``out_min_hours`` and the tag's ``out_hours``), ``long_absent``
   at ``absent_hours``; the earlier one opens the episode, and the silence then
   only raises its severity (``orange_hours``, ``red_hours``). Known to be
-  home, a person is never ``long_absent``;
+  home, a person is never ``long_absent``. An outing begun with a household
+  member (their `out` at the same gate within minutes) is no wander: no
+  ``out_no_return``, and that member's `in` brings the person home too;
 * ``no_usage`` for a watched one-person home: no water use, learned the same
   way, bounded by the published fixed window (waking hours only). It waits
   while the resident is out or in a stay_in/long_absent episode (that one
@@ -82,6 +84,9 @@ class _Person:
     returns: int = 0  # outings that ended in a sign of return (a pass in, activity at home)
     unseen: int = 0  # outings that ended in another `out`: the return went unrecorded
     missed: int = 0  # `in` passes after an `in` (a trip apart): the exit went unrecorded
+    last_gate: str = ""  # the gate of the newest pass
+    with_t: float = -INF  # the outing begun then was with a household member (no wander)
+    with_pid: str = ""  # …this one
     ep_kind: str = ""
     ep_start: float = 0.0
     ep_t: float = 0.0
@@ -178,7 +183,7 @@ class Presence(DetectorBase):
     observe_filters = True  # observe routes the event itself and drops what has no key
     _not_state = ("config", "registry", "metrics", "_rules", "_off", "_tz", "_night",
                   "_water_tags", "_metrics", "_live", "_blind", "_grace", "_trip_s",
-                  "_known_at", "_rule_of", "_resident_of")
+                  "_known_at", "_rule_of", "_resident_of", "_watched_out_of")
 
     def __init__(self, config: PresenceConfig, registry: Registry) -> None:
         self.config = config
@@ -193,6 +198,7 @@ class Presence(DetectorBase):
         self._known_at = registry.changes
         self._rule_of: dict[str, TagRule | None] = {}
         self._resident_of: dict[str, str] = {}  # "" for nobody
+        self._watched_out_of: dict[str, tuple[str, ...]] = {}  # residents with an out rule
         self._off = config.utc_offset_h * HOUR
         self._tz = timezone(timedelta(hours=config.utc_offset_h))
         nu = config.no_usage
@@ -208,6 +214,9 @@ class Presence(DetectorBase):
         self.persons: dict[str, _Person] = {}
         self.homes: dict[str, _Home] = {}
         self.heap: list[tuple[float, int, str]] = []
+        # per home with a resident watched when out: its members' recent `out` passes
+        # (time, gate, person), the last accompanied_minutes of them
+        self.exits: dict[str, list[tuple[float, str, str]]] = {}
 
     # ------------------------------------------------------------ who is watched
     def _known(self) -> None:
@@ -216,6 +225,7 @@ class Presence(DetectorBase):
             self._known_at = self.registry.changes
             self._rule_of.clear()
             self._resident_of.clear()
+            self._watched_out_of.clear()
 
     def rule(self, pid: str) -> TagRule | None:
         """The person's combined rule over their watched tags (``None``: not watched)."""
@@ -251,6 +261,18 @@ class Presence(DetectorBase):
             hit = self._resident_of[house] = self._home_resident(house) or ""
         return hit or None
 
+    def _watched_out(self, house: str | None) -> tuple[str, ...]:
+        """The residents of ``house`` whose rule watches their outings (``out_hours``)."""
+        if house is None or not self.config.accompanied_minutes:
+            return ()
+        self._known()
+        hit = self._watched_out_of.get(house)
+        if hit is None:
+            hit = self._watched_out_of[house] = tuple(
+                pid for pid in self.registry.residents(house)
+                if (rule := self.rule(pid)) is not None and rule.out_hours is not None)
+        return hit
+
     def _home_resident(self, house: str) -> str | None:
         res = self.registry.residents(house)
         row = self.registry.houses.get(house)
@@ -269,6 +291,8 @@ class Presence(DetectorBase):
                 pid = None  # a visitor at a watched door: the door's state owns the pass
             if home is not None:
                 return pid, home, reg.house_grid(home)
+            if pid is None and ev.person_id and self._watched_out(reg.person_house(ev.person_id)):
+                return ev.person_id, None, reg.person_grid(ev.person_id)  # a companion's pass
             grid = reg.person_grid(pid) if pid else None
             return (pid, None, grid) if grid else (None, None, None)
         if isinstance(ev, Iot) and ev.metric in self._metrics:
@@ -295,7 +319,9 @@ class Presence(DetectorBase):
         if isinstance(event, Iot):
             self._reading(house, event, out)  # type: ignore[arg-type]
         elif isinstance(event, Access):
-            if pid is not None:
+            if pid is not None and not self._tracked(pid):
+                self._companion(pid, event, out)
+            elif pid is not None:
                 self._pass(pid, event, out)
             if house is not None and pid != self._resident(house):
                 # someone at the door; an unidentified exit may be a visitor leaving
@@ -329,6 +355,10 @@ class Presence(DetectorBase):
         if h is not None and h.pid == pid:
             self._home_overdue(p.house, h, ev.t, out)  # type: ignore[arg-type]
         self._sign(pid, p, ev.t, ev.direction, out)
+        if ev.t >= p.last_pass:
+            p.last_gate = ev.gate_id
+        if self._watched_out(p.house):
+            self._companion(pid, ev, out)
         if h is not None and h.pid == pid:
             self._water_reset(p.house, h, ev.t, out)  # type: ignore[arg-type]
 
@@ -480,6 +510,36 @@ class Presence(DetectorBase):
                 h.held = False
                 self._schedule(HOME, p.house, h.queued, self._home_next(p.house, h))  # type: ignore[arg-type]
 
+    def _companion(self, pid: str, ev: Access, out: list[Decision]) -> None:
+        """A pass of a member of a home whose resident is watched when out.
+
+        A watched resident who passed the same gate within ``accompanied_minutes``
+        (before or after) of this member's `out` left with them — a carer, the family —
+        and that outing is no wander. Most false wanders were outings whose return no
+        reader saw; those who left together come back together, so the companion's
+        `in` brings the resident home too (a second face behind the first is the
+        classic pass a gate misses).
+        """
+        house = self.registry.person_house(pid)
+        if ev.direction == "in":
+            for q in self._watched_out(house):
+                p = self.persons.get(q)
+                if p is not None and q != pid and p.where == OUT and p.with_pid == pid \
+                        and p.with_t == p.out_since and ev.t > p.out_since:
+                    self._sign(q, p, ev.t, None, out)  # back with them
+            return
+        window = self.config.accompanied_minutes * 60
+        recent = [x for x in self.exits.get(house, []) if abs(x[0] - ev.t) <= window]  # type: ignore[arg-type]
+        for t, gate, other in recent:
+            if other != pid and gate == ev.gate_id:
+                for q, w, mate in ((pid, ev.t, other), (other, t, pid)):
+                    p = self.persons.get(q)
+                    if p is not None and p.where == OUT and abs(p.out_since - w) <= \
+                            self._trip_s and p.with_t != p.out_since:
+                        p.with_t, p.with_pid = p.out_since, mate
+                        self._schedule(PERSON, q, p.queued, self._person_next(q, p))
+        self.exits[house] = recent[-7:] + [(ev.t, ev.gate_id, pid)]  # type: ignore[index]
+
     def _falls_first(self, pid: str, p: _Person) -> bool:
         """The person's queued deadline comes before any a silence from ``last_seen``
         can have, so the plan need not be worked out now: when that entry falls due,
@@ -504,7 +564,8 @@ class Presence(DetectorBase):
                 p.habit.note(hour_index(t, self._off), self.config.line_fade_per_day)
         elif where == IN and p.where == OUT:
             p.back_t, p.returns = t, p.returns + 1
-            if p.line is not None and not p.ep_kind:
+            if p.line is not None and not p.ep_kind and p.with_t != p.out_since:
+                # (an outing with company is not theirs to learn a wander's line from)
                 p.line.learn(hour_index(p.out_since, self._off), (t - p.out_since) / HOUR,
                              self.config.line_fade_per_day)
         p.where, p.where_t = where, t
@@ -515,7 +576,7 @@ class Presence(DetectorBase):
         if rule is None or seen == -INF:
             return None
         plans: list[_Plan] = []
-        if p.where == OUT and rule.out_hours is not None:
+        if p.where == OUT and rule.out_hours is not None and p.with_t != p.out_since:
             plans.append(self._out_plan(p, rule.out_hours))
         if p.where == IN and rule.stay_in_hours is not None:
             plans.append(self._stay_plan(p, rule.stay_in_hours))

@@ -132,6 +132,49 @@ def test_a_wander_alert_says_how_often_this_persons_returns_went_unrecorded() ->
             fired[0].evidence["earlier_returns_unrecorded"]) == (2, 1)
 
 
+def test_an_outing_begun_with_a_household_member_is_no_wander() -> None:
+    """p-2 (dementia) leaves with p-3 (the same gate a minute apart, either first): no
+    out_no_return, and p-3's `in` brings p-2 home too (the second face behind the first
+    is the pass a gate misses), so no long_absent either. Alone — p-3 leaving ten
+    minutes later or by another gate — the wander alert stands, and p-3's return does
+    not end it."""
+    back = gate(20 * H, "p-3", "in")
+    for first, second in (("p-2", "p-3"), ("p-3", "p-2")):
+        evs = [gate(9 * H, first, "out"), gate(9 * H + 60, second, "out"), back]
+        assert run(detector(), evs, until=3 * DAY) == []
+    wander = [("out_no_return", "p-2", "firing", "orange", 9.0, 17.0),
+              ("out_no_return", "p-2", "firing", "red", 9.0, 33.0)]
+    later = [gate(9 * H, "p-2", "out"), gate(9 * H + 600, "p-3", "out"), back]
+    assert run(detector(), later, until=2 * DAY) == wander
+    elsewhere = [gate(9 * H, "p-2", "out"),
+                 Access("x", T0 + 9 * H + 60, "gate-d", "out", "face", "p-3"), back]
+    assert run(detector(), elsewhere, until=2 * DAY) == wander
+    together = [gate(9 * H, "p-2", "out"), gate(9 * H + 60, "p-3", "out"), back]
+    assert run(detector(accompanied_minutes=0), together, until=2 * DAY) == wander
+
+
+def test_an_accompanied_outing_that_does_not_end_is_still_a_long_absence() -> None:
+    got = run(detector(), [gate(9 * H, "p-2", "out"), gate(9 * H + 60, "p-3", "out")],
+              until=3 * DAY)
+    assert [(k, s, a, b) for k, _, s, _, a, b in got] == [("long_absent", "firing", 9.0, 33.0)]
+
+
+def test_outings_with_company_do_not_lengthen_the_persons_own_outing_line() -> None:
+    """Six mornings p-2 walks alone for an hour; three more they spend seven hours out
+    with p-3. Alone again on day 9 and not back: found at the 4 h floor of their own
+    line, not at the 8 h the family days would have made it (7 h × 2 + 1 > 8)."""
+    evs: list[Event] = []
+    for d in range(6):
+        evs += [gate(d * DAY + 9 * H, "p-2", "out"), gate(d * DAY + 10 * H, "p-2", "in")]
+    for d in range(6, 9):
+        evs += [gate(d * DAY + 9 * H, "p-2", "out"), gate(d * DAY + 9 * H + 30, "p-3", "out"),
+                gate(d * DAY + 16 * H, "p-3", "in"), gate(d * DAY + 16 * H + 20, "p-2", "in")]
+    evs.append(gate(9 * DAY + 9 * H, "p-2", "out"))
+    got = run(detector(), evs, until=10 * DAY)
+    assert got[0][:3] == ("out_no_return", "p-2", "firing")
+    assert (got[0][4], got[0][5]) == (9 * 24 + 9.0, 9 * 24 + 13.0)
+
+
 def test_activity_at_home_means_not_out() -> None:
     evs = [gate(9 * H, "p-1", "out"), motion(10 * H)]  # the `in` pass was missed
     got = run(detector(), evs, until=3 * DAY)
@@ -199,13 +242,16 @@ def test_snapshot_restore_continues_identically() -> None:
     twin = detector()
     twin.restore(det.snapshot())
     assert det.advance(T0 + 10 * DAY) == twin.advance(T0 + 10 * DAY) != []
-    assert pickle.loads(det.snapshot()).keys() == {"persons", "homes", "heap"}
+    assert pickle.loads(det.snapshot()).keys() == {"persons", "homes", "heap", "exits"}
 
 
 def test_shard_key_is_the_home_grid_and_none_for_the_untracked() -> None:
     det = detector()
+    det.registry.put("persons", {"person_id": "p-5", "house_id": "h-4", "tags": ""})
     assert det.shard_key(gate(0, "p-2", "out")) == "g-1"
-    assert det.shard_key(gate(0, "p-3", "out")) is None
+    assert det.shard_key(gate(0, "p-5", "out")) is None  # nobody at home watched when out
+    assert det.shard_key(gate(0, "p-3", "out")) == "g-1"  # may be leaving with p-2 …
+    assert det.shard_key(gate(0, "p-3", "in")) == "g-1"  # … or bringing them back
     assert det.shard_key(gate(0, None, "out")) is None
     assert det.shard_key(motion(0)) == "g-1"
 
@@ -213,15 +259,23 @@ def test_shard_key_is_the_home_grid_and_none_for_the_untracked() -> None:
 def test_registry_changes_are_seen_at_once_by_a_detector_that_asked_before() -> None:
     """Who is watched and which device is in a watched home are remembered between
     events, and forgotten as soon as a ``gw.registry`` record changes a row: a meter
-    fitted in a watched home, a tag added, a resident moved out."""
+    fitted in a watched home, a tag added (to a resident, or to a household member whose
+    exits then count as company), a resident moved out."""
     reg = registry()
+    reg.put("persons", {"person_id": "p-5", "house_id": "h-4", "tags": ""})
+    reg.put("houses", {"house_id": "h-6", "grid_id": "g-2", "registered_occupants": 1})
+    reg.put("persons", {"person_id": "p-6", "house_id": "h-6", "tags": ""})
     det = Presence(PresenceConfig(utc_offset_h=0), reg)
     meter = Iot("k1", T0, "wm-9", "water", 0.01)
-    assert det.shard_key(meter) is None and det.shard_key(gate(0, "p-3", "out")) is None
+    assert det.shard_key(meter) is None and det.shard_key(gate(0, "p-6", "in")) is None
+    assert det.shard_key(gate(0, "p-5", "out")) is None
     reg.apply_record({"table": "devices", "row": {"device_id": "wm-9", "house_id": "h-1"}})
-    reg.apply_record({"table": "persons", "row": {"person_id": "p-3", "house_id": "h-2",
+    reg.apply_record({"table": "persons", "row": {"person_id": "p-6", "house_id": "h-6",
                                                   "tags": "dementia"}})
-    assert det.shard_key(meter) == "g-1" and det.shard_key(gate(0, "p-3", "out")) == "g-1"
+    reg.apply_record({"table": "persons", "row": {"person_id": "p-4", "house_id": "h-4",
+                                                  "tags": "key_person;dementia"}})
+    assert det.shard_key(meter) == "g-1" and det.shard_key(gate(0, "p-6", "in")) == "g-2"
+    assert det.shard_key(gate(0, "p-5", "out")) == "g-2"
     reg.apply_record({"table": "persons", "id": "p-1", "deleted": True})
     assert det.shard_key(meter) is None and det.shard_key(motion(0)) is None
 
