@@ -773,17 +773,20 @@ class Presence(DetectorBase):
 
     def _out_plan(self, p: _Person, hours: float) -> _Plan:
         """The outing's line; an outing begun in the night at an hour this person is never
-        out (night wandering, the classic pattern of dementia) is judged at the floor."""
+        out (night wandering, the classic pattern of dementia), or before they have a
+        line at all, is judged at the floor."""
         cfg = self.config
         limit, how = hours, "fixed"
+        night = waking_deadline(p.out_since, 0.0, self._night, self._off) > p.out_since
         if p.line is not None and p.line.count >= cfg.out_min_outings:
             line = p.line.limit(hour_index(p.out_since, self._off), cfg.out_factor,
                                 cfg.out_buffer_hours, spread=2)
             if line is not None and line < hours:
                 limit, how = max(line, cfg.out_min_hours), "learned"
-            elif line is None and waking_deadline(p.out_since, 0.0, self._night,
-                                                  self._off) > p.out_since:
+            elif line is None and night:
                 limit, how = min(hours, cfg.out_min_hours), "night"
+        elif night:
+            limit, how = min(hours, cfg.out_min_hours), "night"
         return _Plan(p.out_since + limit * HOUR, "out_no_return", p.out_since, how, limit)
 
     def _person_next(self, pid: str, p: _Person) -> float | None:

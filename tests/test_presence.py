@@ -706,3 +706,15 @@ def test_a_night_wander_at_an_hour_never_out_is_found_at_the_floor() -> None:
     for ev in evs[:-1]:
         det.observe(ev)
     assert det.advance(T0 + 10 * DAY + 6 * H)[0].evidence["rule"] == "night"
+
+
+def test_a_night_wander_before_any_outing_line_is_found_at_the_floor_too() -> None:
+    """Newly registered, no outings seen yet: a 02:30 exit is night wandering all the
+    same (4 h, back at 09:20 after 6.8 h, as the independent city's was: at the fixed
+    8 h it went unseen); a 09:00 exit waits for the fixed 8 h as before."""
+    got = run(detector(), [gate(2.5 * H, "p-2", "out"), gate(9.33 * H, "p-2", "in")],
+              until=DAY)
+    assert [(k, s, a, b) for k, _, s, _, a, b in got] == [
+        ("out_no_return", "firing", 2.5, 6.5), ("out_no_return", "resolved", 2.5, 9.33)]
+    day = run(detector(), [gate(9 * H, "p-2", "out")], until=DAY)
+    assert day[0][4:] == (9.0, 17.0)
