@@ -32,6 +32,7 @@ def registry() -> Registry:
     reg.put("houses", {"house_id": "h-4", "grid_id": "g-2", "registered_occupants": 2})
     reg.put("devices", {"device_id": "mo-1", "house_id": "h-1"})
     reg.put("devices", {"device_id": "wm-1", "house_id": "h-1"})
+    reg.put("devices", {"device_id": "dr-1", "house_id": "h-1"})
     reg.put("gates", {"gate_id": "gate-c", "grid_id": "g-1"})
     return reg
 
@@ -303,19 +304,21 @@ def test_an_older_event_cannot_undo_a_newer_verdict() -> None:
 # ------------------------------------------------------------------ properties
 @st.composite
 def timelines(draw: st.DrawFn) -> list[Event]:
-    """Random lives of p-1 (home sensors, quiet readings, heartbeats and blind spells) and
-    p-2 (passes only), in time order."""
+    """Random lives of p-1 (home sensors and door, quiet readings, heartbeats and blind
+    spells) and p-2 (passes only, alone or with p-3), in time order."""
     evs: list[Event] = []
     t = 0.0
     for _ in range(draw(st.integers(1, 40))):
         t += draw(st.sampled_from([0.2, 0.5, 1, 3, 6, 13, 30])) * H
-        kind = draw(st.sampled_from(["m", "w", "z", "hb", "in1", "out1", "in2", "out2",
-                                     "anon"]))
-        evs.append({"m": motion(t), "w": water(t, 0.02), "z": water(t, 0.0),
-                    "hb": Iot(f"hb{t}", T0 + t, "mo-1", "heartbeat", 1.0),
-                    "in1": gate(t, "p-1", "in"),
-                    "out1": gate(t, "p-1", "out"), "in2": gate(t, "p-2", "in"),
-                    "out2": gate(t, "p-2", "out"), "anon": gate(t, None, "in")}[kind])
+        kind = draw(st.sampled_from(["m", "w", "z", "hb", "d", "in1", "out1", "in2", "out2",
+                                     "in3", "out3", "out23", "anon"]))
+        evs += {"m": [motion(t)], "w": [water(t, 0.02)], "z": [water(t, 0.0)],
+                "hb": [Iot(f"hb{t}", T0 + t, "mo-1", "heartbeat", 1.0)], "d": [door(t)],
+                "in1": [gate(t, "p-1", "in")], "out1": [gate(t, "p-1", "out")],
+                "in2": [gate(t, "p-2", "in")], "out2": [gate(t, "p-2", "out")],
+                "in3": [gate(t, "p-3", "in")], "out3": [gate(t, "p-3", "out")],
+                "out23": [gate(t, "p-2", "out"), gate(t + 60, "p-3", "out")],
+                "anon": [gate(t, None, "in")]}[kind]
     return evs
 
 
