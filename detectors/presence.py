@@ -84,7 +84,6 @@ class _Person:
     returns: int = 0  # outings that ended in a sign of return (a pass in, activity at home)
     unseen: int = 0  # outings that ended in another `out`: the return went unrecorded
     missed: int = 0  # `in` passes after an `in` (a trip apart): the exit went unrecorded
-    last_gate: str = ""  # the gate of the newest pass
     with_t: float = -INF  # the outing begun then was with a household member (no wander)
     with_pid: str = ""  # …this one
     ep_kind: str = ""
@@ -355,8 +354,6 @@ class Presence(DetectorBase):
         if h is not None and h.pid == pid:
             self._home_overdue(p.house, h, ev.t, out)  # type: ignore[arg-type]
         self._sign(pid, p, ev.t, ev.direction, out)
-        if ev.t >= p.last_pass:
-            p.last_gate = ev.gate_id
         if self._watched_out(p.house):
             self._companion(pid, ev, out)
         if h is not None and h.pid == pid:
