@@ -521,7 +521,7 @@ class Presence(DetectorBase):
         if ev.direction == "in":
             for q in self._watched_out(house):
                 p = self.persons.get(q)
-                if p is not None and q != pid and p.where == OUT and p.with_pid == pid \
+                if p is not None and p.where == OUT and p.with_pid == pid \
                         and p.with_t == p.out_since and ev.t > p.out_since:
                     self._sign(q, p, ev.t, None, out)  # back with them
             return
@@ -774,15 +774,14 @@ class Presence(DetectorBase):
         line at all, is judged at the floor."""
         cfg = self.config
         limit, how = hours, "fixed"
-        night = waking_deadline(p.out_since, 0.0, self._night, self._off) > p.out_since
+        line = None  # (none yet, or never out at this hour)
         if p.line is not None and p.line.count >= cfg.out_min_outings:
             line = p.line.limit(hour_index(p.out_since, self._off), cfg.out_factor,
                                 cfg.out_buffer_hours, spread=2)
-            if line is not None and line < hours:
+        if line is not None:
+            if line < hours:
                 limit, how = max(line, cfg.out_min_hours), "learned"
-            elif line is None and night:
-                limit, how = min(hours, cfg.out_min_hours), "night"
-        elif night:
+        elif waking_deadline(p.out_since, 0.0, self._night, self._off) > p.out_since:
             limit, how = min(hours, cfg.out_min_hours), "night"
         return _Plan(p.out_since + limit * HOUR, "out_no_return", p.out_since, how, limit)
 
