@@ -196,6 +196,10 @@ class DeviceOfflineConfig(Section):
     event_metrics: list[str] = Field(
         default_factory=lambda: ["door", "motion"], description="metrics that report on use by "
         "definition (contract): their arrivals never set a clock, only heartbeats do")
+    use_metrics: list[str] = Field(
+        default_factory=lambda: ["water"], description="amounts used since the previous reading "
+        "(contract) that are zero in idle hours: a meter of these that never read zero while "
+        "missing many of its slots reports only on use, and only its heartbeat judges it")
     safety_metrics: list[str] = Field(default_factory=lambda: ["smoke", "gas"],
                                       description="devices carrying these get safety_severity")
     severity: Severity = "blue"

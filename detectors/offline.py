@@ -52,6 +52,7 @@ QUIET_SLOTS = 3.0  # a gap of this many intervals is a quiet spell worth remembe
 QUIET_UNIT_S = 600.0  # quiet spells kept in 10-minute units, one byte each (40 h at most)
 QUIET_FADE = 0.97  # per day: a habit not seen for a month weighs under half
 OVERDUE = 1.5  # at a building verdict, a device silent this many intervals counts as silent
+AMOUNTS_KEPT = 255  # enough to tell; the count stops there
 DEVICE, BUILDING = 0, 1
 
 
@@ -123,6 +124,8 @@ class _Device:
     armed: bool = False
     quiet: array | None = None  # per local start hour: longest, then second-longest gap
     qday: int = -1  # local day of the quiet hours' last fading
+    amounts: int = 0  # readings of a use metric (``use_metrics``), at most AMOUNTS_KEPT
+    idle: bool = False  # one of them was zero: it reports when nothing was used, too
 
     __setstate__ = restore_slots  # a checkpoint from before a field existed still restores
 
@@ -165,7 +168,7 @@ class DeviceOffline(DetectorBase):
     version = "1"
     streams = frozenset({"iot"})
     observe_filters = True
-    _not_state = ("config", "registry", "_events", "_safety", "_calm_loss",
+    _not_state = ("config", "registry", "_events", "_safety", "_use", "_calm_loss",
                   "_calm_factor", "_min_reports", "_min_history_s", "_max_irregularity",
                   "_queued_bound", "_quiet", "_off", "_quiet_max")
 
@@ -174,6 +177,7 @@ class DeviceOffline(DetectorBase):
         self.registry = registry
         self._events = frozenset(config.event_metrics)
         self._safety = frozenset(config.safety_metrics)
+        self._use = frozenset(config.use_metrics)
         self._calm_loss = _calm_loss(config)
         self._calm_factor = min(config.factor, MAX_FACTOR)
         # what ``_silence`` asks two or three times per reading, read once
@@ -261,6 +265,9 @@ class DeviceOffline(DetectorBase):
             else:
                 d.hb.tick(ev.t, self.config.same_report_s, d.status != OK or outage > d.hb.t)
         elif ev.metric not in self._events:
+            if ev.metric in self._use and d.amounts < AMOUNTS_KEPT:
+                d.amounts += 1
+                d.idle = d.idle or ev.value == 0.0
             if d.data is None:
                 d.data = _Clock(ev.t, ev.t)
             else:
@@ -347,13 +354,28 @@ class DeviceOffline(DetectorBase):
         smoke detector whose only ``smoke`` readings were one alarm, then heartbeats).
         Asked two or three times per reading, so the two clocks are written out.
         """
-        data = self._silence(d.data, d.last)
+        data = None if self._on_use(d) else self._silence(d.data, d.last)
         hb = self._silence(d.hb, d.last)
         if hb is None:
             return None if data is None else (data, d.data.iv, "data")  # type: ignore[union-attr]
         if data is None or hb < data:
             return hb, d.hb.iv, "heartbeat"  # type: ignore[union-attr]
         return data, d.data.iv, "data"  # type: ignore[union-attr]
+
+    def _on_use(self, d: _Device) -> bool:
+        """A meter that reports an amount only when one was used: its silence is no use.
+
+        A meter reading on a schedule says "nothing used" too, and every home has
+        idle hours (the night): among its amounts are zeros. One whose amounts are
+        never zero and whose reports miss many of their slots (more than the calm
+        loss that keeps ``factor``) reads only when water ran; the night's gap is
+        nobody at the tap, however its bedtime moves, so its heartbeat judges it
+        (quiet hours caught most such meters, not those whose bedtime wanders by
+        hours). A meter that never reads zero but seldom misses a slot (a building's
+        main, a leaking cistern) keeps its schedule.
+        """
+        return (not d.idle and d.amounts >= self._min_reports and d.data is not None
+                and self._factor(d.data) != self._calm_factor)
 
     def _silence(self, clock: _Clock | None, last: float) -> float | None:
         """The silence ``clock`` allows, or ``None`` if it is not a live periodic clock."""

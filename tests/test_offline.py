@@ -88,9 +88,12 @@ def test_jitter_and_lost_packets_are_not_an_outage(seed: int) -> None:
 @given(st.integers(0, 10_000))
 @settings(max_examples=10, deadline=None, derandomize=True)
 def test_a_meter_losing_a_tenth_of_its_reports_gets_a_longer_deadline(seed: int) -> None:
-    """Once its loss rate is learned (a week), three lost reports in a row are no outage."""
+    """Once its loss rate is learned (a week), three lost reports in a row are no outage.
+    (A household's scheduled meter reads zero in its idle hours: here 00:00-06:00.)"""
     rng = random.Random(seed)
-    events = periodic("wm-1", H, 0, 21 * 24 * H, rng=rng, jitter=120, loss=0.1)
+    events = [Iot(e.event_id, e.t, e.device_id, e.metric, 0.0 if (e.t + 8 * H) % (24 * H) < 6 * H
+                  else e.value)
+              for e in periodic("wm-1", H, 0, 21 * 24 * H, rng=rng, jitter=120, loss=0.1)]
     det = detector()
     assert [d for d in play(det, events, 21 * 24 * H) if d.start > T0 + 7 * 24 * H] == []
     got = play(det, [], 24 * 24 * H)  # now it dies: found, later than 3.5 h
@@ -343,14 +346,16 @@ def test_state_is_bounded_whatever_the_arrivals(arrivals: list[tuple[int, str, f
 
 
 def asleep_at_night(days: int, seed: int, device: str = "wm-1") -> list[Iot]:
-    """A meter reading on its 30-minute slots while someone is up, silent through a night
-    of 3-5 h that begins between 22:00 and 24:00 (UTC clock: T0 is 08:00)."""
+    """A meter reading every 30 minutes (zero when no water ran) except through a night of
+    3-5 h that begins between 22:00 and 24:00, as behind a gateway that sleeps at night
+    (UTC clock: T0 is 08:00). Without its zeros it would be a meter reporting on use,
+    judged by its heartbeat alone (see the last test)."""
     rng = random.Random(seed)
     nights = []
     for day in range(days):
         bed = day * 24 * H + 15 * H + rng.uniform(-1.0, 1.0) * H
         nights.append((bed, bed + rng.uniform(3.0, 5.0) * H))
-    return [Iot(f"{device}-{q}", T0 + q * 1800.0, device, "water", 0.004)
+    return [Iot(f"{device}-{q}", T0 + q * 1800.0, device, "water", 0.004 if q % 3 else 0.0)
             for q in range(days * 48) if not any(b <= q * 1800.0 < w for b, w in nights)]
 
 
@@ -455,3 +460,37 @@ def test_a_meter_reporting_only_on_use_is_judged_by_its_heartbeat() -> None:
     dead = [e for e in uses + beats if e.t < T0 + 6 * 24 * H]
     got = play(detector(), dead, 9 * 24 * H)
     assert [(d.status, d.evidence["expected_interval_h"]) for d in got] == [("firing", 6.0)]
+
+
+def on_use_with_an_early_night(days: int, seed: int, early: int) -> list[Iot]:
+    """A meter reading on its 30-minute slots only when water ran (nine slots in ten by
+    day), never a zero, asleep from 23:00-24:00 to 06:00-07:00 but on day ``early`` from
+    20:30, an hour its quiet spells never began at (UTC clock with utc_offset_h 0). As the
+    independent cities' report-on-use meters, "offline" on such a night."""
+    rng = random.Random(seed)
+    out = []
+    for day in range(days):
+        bed = day * 24 * H + (20.5 if day == early else rng.uniform(23.0, 24.0)) * H
+        wake = (day + 1) * 24 * H + rng.uniform(6.0, 7.0) * H
+        for q in range(day * 48, (day + 1) * 48):
+            t = q * 1800.0
+            if t >= 6 * H and not bed <= t < wake and rng.random() < 0.9:
+                out.append(Iot(f"w{q}", T0 + t, "wm-1", "water", rng.choice([0.002, 0.004])))
+    return out
+
+
+def test_a_meter_never_reading_zero_and_missing_slots_reports_on_use() -> None:
+    """Its silent nights are nobody at the tap, even one begun hours earlier than usual:
+    no offline (with quiet hours alone, use_metrics empty, that night was one), while its
+    6-hourly heartbeat still finds it dead. A scheduled meter missing as many slots but
+    reading zero when idle keeps its schedule (the tests above)."""
+    for seed in range(3):
+        uses = on_use_with_an_early_night(21, seed, early=15)
+        beats = periodic("wm-1", 6 * H, 0, 21 * 24 * H, metric="heartbeat")
+        quiet_only = firings(play(detector(utc_offset_h=0.0, use_metrics=[]), uses + beats,
+                                  21 * 24 * H))
+        assert [round((d.start - T0) / (24 * H)) for d in quiet_only] == [16]
+        assert play(detector(utc_offset_h=0.0), uses + beats, 21 * 24 * H) == []
+        dead = [e for e in uses + beats if e.t < T0 + 18 * 24 * H]
+        got = play(detector(utc_offset_h=0.0), dead, 22 * 24 * H)
+        assert [(d.status, d.evidence["judged_by"]) for d in got] == [("firing", "heartbeat")]
