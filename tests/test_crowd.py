@@ -6,6 +6,7 @@ import random
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -371,3 +372,70 @@ def test_a_weekday_past_the_published_schedule_may_be_a_holiday() -> None:
     assert gate_days(DayTypes(CalendarConfig()), date(2031, 1, 1), 28, passes) == []
     assert gate_days(DayTypes(CalendarConfig(official=False)), date(2031, 1, 1), 28,
                      passes)[:1] == [holiday]
+
+
+# ------------------------------------------------------------ quiet places, first weekends
+def quiet_gate_day(day: date, midnight: float, rng: random.Random) -> list[Access]:
+    """Residents home in the rush on working days, spread over rest days; two to four
+    couriers a day; a family of five visiting on Tuesdays and Thursdays: a gate that
+    sees a stranger every few hours, five at once twice a week."""
+    out = rush_or_spread(day.weekday() < 5, day, midnight)
+    out += [Access(f"{day}-c{k}", midnight + rng.uniform(9, 18) * H, "gate-1", "in", "face",
+                   f"courier-{k}") for k in range(rng.randint(2, 4))]
+    if day.weekday() in (1, 3):
+        t = midnight + rng.uniform(10, 16) * H
+        out += [Access(f"{day}-f{k}", t + k * 20, "gate-1", "in", "face", f"fam-{day}-{k}")
+                for k in range(5)]
+    return out
+
+
+def strangers_at(midnight: float, hour: float, n: int, spacing: float, tag: str) -> list[Access]:
+    return [Access(f"{tag}{i}", midnight + hour * H + i * spacing, "gate-1", "in", "face",
+                   f"{tag}-{i}") for i in range(n)]
+
+
+def test_a_dispute_on_a_place_s_first_weekend_is_a_crowd() -> None:
+    """Sixty strangers at 15:00 on the first Saturday: the weekend's hours are not learned
+    yet, so the strangers' count borrows the weekday hour at three times its mean (a gross
+    surge still counts); waiting for the weekend's own bins left the place blind. The
+    residents' own weekend, unlike their weekdays, raises nothing."""
+    rng = random.Random(1)
+
+    def passes(day: date, midnight: float) -> list[Access]:
+        dispute = strangers_at(midnight, 15, 60, 10, "x") if day == date(2025, 3, 8) else []
+        return quiet_gate_day(day, midnight, rng) + dispute
+
+    official = DayTypes(CalendarConfig())
+    assert gate_days(official, date(2025, 3, 3), 7, passes) == [date(2025, 3, 8)]
+
+
+def test_a_weekly_gathering_alarms_once_then_is_learned() -> None:
+    """Thirty regulars the registry does not know, every Sunday at 10:00: the first
+    Sunday is a crowd, and that Sunday's windows teach the weekend's bins (clipped at the
+    firing limit while the episode is open), so later Sundays are routine. (The windows
+    of an open episode were learned empty: it alarmed every Sunday.)"""
+    rng = random.Random(2)
+
+    def passes(day: date, midnight: float) -> list[Access]:
+        service = strangers_at(midnight, 10, 30, 20, "v") if day.weekday() == 6 else []
+        return quiet_gate_day(day, midnight, rng) + service
+
+    official = DayTypes(CalendarConfig())
+    assert set(gate_days(official, date(2025, 3, 3), 28, passes)) == {date(2025, 3, 9)}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sixteen_strangers_at_a_quiet_gate_are_a_crowd(seed: int) -> None:
+    """At an hour that sees a stranger every few hours, one family of five in a window is
+    most of the bin's variance, and the quasi-Poisson floor (variance at least twice the
+    mean) grows without bound as the mean falls: the negative binomial became so bursty
+    (φ ≈ 12) that sixteen strangers arriving in ten minutes were unremarkable (p ≈ 5e-4).
+    Capped at the burstiness a place may learn (φ = 2), they are a crowd."""
+    rng = random.Random(10 + seed)
+
+    def passes(day: date, midnight: float) -> list[Access]:
+        burst = strangers_at(midnight, 14, 16, 40, "y") if day == date(2025, 3, 19) else []
+        return quiet_gate_day(day, midnight, rng) + burst
+
+    official = DayTypes(CalendarConfig())
+    assert gate_days(official, date(2025, 3, 3), 21, passes) == [date(2025, 3, 19)]
