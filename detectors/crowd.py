@@ -367,7 +367,8 @@ class Crowd(DetectorBase):
         # The sliding window spans at most two tumbling windows, learned in the bins of the
         # hours they fall in: take the higher of the two, so a peak every day at 06:00 sharp
         # is expected by the windows ending 06:00-06:15 that hold it, whatever their middle.
-        # An unlearned bin is skipped (a weekday's hour says nothing about a Saturday's).
+        # An unlearned bin is skipped (a weekday's hour says nothing about a Saturday's
+        # residents; the strangers' count, ``borrow``, is judged by it if nothing else).
         # On a day no schedule covers (a year past the published one) a learned bin's twin
         # of the other day type counts too: a weekend may be worked, with a weekday's
         # commute, and a weekday may be a holiday, with a rest day's outings.
