@@ -373,30 +373,27 @@ class Crowd(DetectorBase):
         # of the other day type counts too: a weekend may be worked, with a weekday's
         # commute, and a weekday may be a holiday, with a rest day's outings.
         either = self._days.guessed(int((t + self._offset) // DAY))
-        best: _Expect | None = None
         hours = {self._bin(t - self._w), self._bin(t)}
-        for own in hours:
-            if s.n[own] < self._min_n:
-                continue
-            for b in (own, (own + 24) % 48) if either else (own,):
-                if s.n[b] >= self._min_n:
-                    exp = self._expect_bin(s, b)
-                    if best is None or exp.mean > best.mean:
-                        best = exp
-        return best if best is not None or not borrow else self._borrowed(s, hours)
+        best = self._highest(s, [b for own in hours if s.n[own] >= self._min_n
+                                 for b in ((own, (own + 24) % 48) if either else (own,))])
+        if best is not None or not borrow:
+            return best
+        # A day type met for the first time (a place's first weekend): the other day
+        # type's hour at UNTAUGHT times its mean, so only a gross surge counts (as
+        # sensor_anomaly judges an untaught profile bin). Only for the strangers' count:
+        # waiting for the bin left every place blind through its first weekend (a dispute
+        # of 114 people at a gate went unseen), while residents' own routines do differ by
+        # day type (a Saturday market).
+        twin = self._highest(s, [(own + 24) % 48 for own in hours])
+        return None if twin is None else _Expect((twin.mean + 1.0) * UNTAUGHT - 1.0,
+                                                 twin.dispersion)
 
-    def _borrowed(self, s: _Series, hours: set[int]) -> _Expect | None:
-        """A day type met for the first time (a place's first weekend): the other day
-        type's hour at UNTAUGHT times its mean, so only a gross surge counts (as
-        sensor_anomaly judges an untaught profile bin). Only for the strangers' count:
-        waiting for the bin left every place blind through its first weekend (a dispute
-        of 114 people at a gate went unseen), while residents' own routines do differ by
-        day type (a Saturday market)."""
+    def _highest(self, s: _Series, bins: list[int]) -> _Expect | None:
+        """The expectation of the learned bin among ``bins`` that expects the most."""
         best: _Expect | None = None
-        for b in ((own + 24) % 48 for own in hours):
+        for b in bins:
             if s.n[b] >= self._min_n:
                 exp = self._expect_bin(s, b)
-                exp = _Expect((exp.mean + 1.0) * UNTAUGHT - 1.0, exp.dispersion)
                 if best is None or exp.mean > best.mean:
                     best = exp
         return best

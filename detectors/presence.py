@@ -182,6 +182,7 @@ class Presence(DetectorBase):
     observe_filters = True  # observe routes the event itself and drops what has no key
     _not_state = ("config", "registry", "metrics", "_rules", "_off", "_tz", "_night",
                   "_water_tags", "_metrics", "_live", "_blind", "_grace", "_trip_s",
+                  "_with_s", "_door_exit_s",
                   "_known_at", "_rule_of", "_resident_of", "_watched_out_of")
 
     def __init__(self, config: PresenceConfig, registry: Registry) -> None:
@@ -207,6 +208,8 @@ class Presence(DetectorBase):
         self._blind = config.blind_hours * HOUR
         self._grace = config.exit_grace_minutes * 60
         self._trip_s = config.same_trip_minutes * 60
+        self._with_s = config.accompanied_minutes * 60
+        self._door_exit_s = config.door_exit_minutes * 60
         self._metrics = frozenset(config.activity_metrics) | {"water"} | self._live | (
             {"power"} if config.power_active_kwh_per_h else set())
         self.metrics = self._metrics
@@ -262,7 +265,7 @@ class Presence(DetectorBase):
 
     def _watched_out(self, house: str | None) -> tuple[str, ...]:
         """The residents of ``house`` whose rule watches their outings (``out_hours``)."""
-        if house is None or not self.config.accompanied_minutes:
+        if house is None or not self._with_s:
             return ()
         self._known()
         hit = self._watched_out_of.get(house)
@@ -525,8 +528,7 @@ class Presence(DetectorBase):
                         and p.with_t == p.out_since and ev.t > p.out_since:
                     self._sign(q, p, ev.t, None, out)  # back with them
             return
-        window = self.config.accompanied_minutes * 60
-        recent = [x for x in self.exits.get(house, []) if abs(x[0] - ev.t) <= window]  # type: ignore[arg-type]
+        recent = [x for x in self.exits.get(house, []) if abs(x[0] - ev.t) <= self._with_s]  # type: ignore[arg-type]
         for t, gate, other in recent:
             if other != pid and gate == ev.gate_id:
                 for q, w, mate in ((pid, ev.t, other), (other, t, pid)):
@@ -714,7 +716,7 @@ class Presence(DetectorBase):
         at home it raised a stay_in by the home's short daytime line. A fall just after
         opening the door for a delivery is then found at the fixed hours.
         """
-        window = self.config.door_exit_minutes * 60
+        window = self._door_exit_s
         return (window > 0 and h.door_t >= h.inside_t and h.door_t - h.motion_t <= window
                 and abs(h.door_t - p.last_pass) > self._trip_s)
 
