@@ -20,10 +20,16 @@ person's own rate of night days (binomial tail ≤ ``alpha``), with a night
 share of passes above the usual one. Evidence gives the night share before
 (history) and after (window) in the configured night window.
 
-History must not learn the shift it is judging: ordinary days are folded into
-the profile when they close; a day with any pass at a night hour rare for the
-person, or a day closed with no baseline at all (the first week of a
-deployment), only when it leaves the window. The
+History must not learn the shift it is judging, nor judge against a history
+that holds part of the window: every day is folded into the profile when it
+leaves the window (folded at once, ordinary days made history a sample of the
+window's quiet days, and the first nights of a shift, too early to judge,
+taught it the nights as the person's). Hours a person is often out through
+(one day in ten) are no part of their sleep: a night worker's working hours,
+and the hour they come home. Gates miss passes, so history also learns the
+night after an evening `out` whose return was missed, and the night before a
+night-time `in` whose exit was, as perhaps spent out; only an outing seen
+whole makes a night day. The
 grid's population (all its residents' days) is a weak prior for everyone and
 the whole baseline for a key person without enough history of their own.
 
@@ -112,7 +118,9 @@ class _Person:
     open_start: float | None = None
     severity: str = ""
     away: bytearray = field(default_factory=bytearray)  # per slot: hours wholly out, 24 bits
+    maybe: bytearray = field(default_factory=bytearray)  # per slot: hours perhaps out (below)
     out_t: float = -math.inf  # the last `out` pass not yet followed by an `in`
+    in_t: float = -math.inf  # the last `in` pass (an `in` after it means a missed `out`)
 
     __setstate__ = restore_slots
 
@@ -120,8 +128,7 @@ class _Person:
 @dataclass(frozen=True, slots=True)
 class _Baseline:
     quiet: tuple[int, ...]  # the person's quiet night hours
-    rare: tuple[int, ...]  # night hours rare for them, quiet or not
-    stay: tuple[int, ...]  # quiet hours they are rarely out through (not a night worker's)
+    stay: tuple[int, ...]  # quiet hours an outing through makes a night (own history only)
     night_share: float  # usual share of passes in the night window
     rate: float  # usual chance of a night day
     source: str  # "own history" or "population"
@@ -238,11 +245,19 @@ class UnusualHours(DailyDetector):
             p.counts[i] += 1
         self.pending.setdefault(day, {})[event.person_id] = None
         if event.direction == "out":
+            if event.t > p.out_t > -math.inf and self._at_night(p.out_t):
+                self._maybe_away(p, p.out_t, event.t)  # the return was missed
             p.out_t = max(p.out_t, event.t)
         elif event.t > p.out_t > -math.inf:
             if event.t - p.out_t <= MAX_OUTING_S:  # longer: a pass was missed in between
                 self._away(event.person_id, p, p.out_t, event.t)
-            p.out_t = -math.inf
+            elif self._at_night(p.out_t):
+                self._maybe_away(p, p.out_t, event.t)
+            p.out_t, p.in_t = -math.inf, event.t
+        elif p.out_t == -math.inf:
+            if self._at_night(event.t):  # an `in` after an `in`: the `out` was missed
+                self._maybe_away(p, max(p.in_t, self._night_start(day)), event.t)
+            p.in_t = max(p.in_t, event.t)
         return out
 
     def _away(self, pid: str, p: _Person, left: float, back: float) -> None:
@@ -260,6 +275,30 @@ class UnusualHours(DailyDetector):
             p.away[slot * 3 + hour // 8] |= 1 << hour % 8
             self.pending.setdefault(day, {})[pid] = None
 
+    def _at_night(self, t: float) -> bool:
+        return int((t + self._offset) % DAY // HOUR) in self._night
+
+    def _maybe_away(self, p: _Person, start: float, end: float) -> None:
+        """Mark the night hours of ``start``'s day up to ``end`` as perhaps spent out.
+
+        The hours after an `out` whose return was missed, or before an `in` whose
+        exit was: only history learns them (a night day needs an outing seen). A
+        night worker whose passes the gate often misses would otherwise have a
+        history of nights at home and a window of nights out, a shift that never
+        happened.
+        """
+        day = self._day(start)
+        slot = day % self._ring
+        if p.ring_days[slot] != day or p.folded[slot]:
+            return
+        if len(p.maybe) != 3 * self._ring:
+            p.maybe = bytearray(3 * self._ring)
+        first = math.ceil((start + self._offset) / HOUR)
+        last = math.floor((min(end, self._day_end(day)) + self._offset) / HOUR)
+        for n in range(first, last):
+            h = n % 24
+            p.maybe[slot * 3 + h // 8] |= 1 << h % 8
+
     def _slot(self, p: _Person, day: int) -> int:
         slot = day % self._ring
         old = p.ring_days[slot]
@@ -271,6 +310,8 @@ class UnusualHours(DailyDetector):
             p.counts[slot * 24:(slot + 1) * 24] = bytes(24)
             if p.away:
                 p.away[slot * 3:slot * 3 + 3] = bytes(3)
+            if p.maybe:
+                p.maybe[slot * 3:slot * 3 + 3] = bytes(3)
         return slot
 
     def _fold(self, p: _Person, slot: int) -> None:
@@ -286,7 +327,7 @@ class UnusualHours(DailyDetector):
         if not (p.open_start is not None and p.night[slot]):
             counts = p.counts[slot * 24:(slot + 1) * 24]
             p.history.fold(p.ring_days[slot], counts, bool(p.night[slot]), self._decay,
-                           _away(p, slot))
+                           _learned_away(p, slot))
         p.folded[slot] = 1
 
     # ------------------------------------------------------------ days
@@ -316,15 +357,9 @@ class UnusualHours(DailyDetector):
             counts = bytes(p.counts[slot * 24:(slot + 1) * 24])
             night = base is not None and _in(p, slot, counts, base.quiet, base.stay)
             p.night[slot] = night
-            if base is not None and not _in(p, slot, counts, base.rare, base.stay):
-                # a day with a pass at a rare night hour may be the start of a shift, and a
-                # day nothing could judge (no history, no population yet) may be one too:
-                # both wait until they leave the window, so history never learns a shift
-                # it has not judged
-                self._fold(p, slot)
             if p.open_start is None:  # a person under an episode does not teach it either
                 due = self.pop_due.setdefault(day + self.config.window_days, [])
-                due.append((p.grid, day, counts, night, _away(p, slot)))
+                due.append((p.grid, day, counts, night, _learned_away(p, slot)))
         # The population learns each day a window later: the grid's life as it was before
         # any shift being judged, even one many neighbours share.
         for grid, d, counts, night, away in self.pop_due.pop(day, ()):
@@ -350,7 +385,13 @@ class UnusualHours(DailyDetector):
         mine = hist.shares()
         theirs = pop.shares() if pop is not None else [0.0] * 24
         share = [(a * hist.days + b * weight) / days for a, b in zip(mine, theirs, strict=True)]
-        rare = [x < cfg.rare_hour_share for x in share]
+        # hours they are often out through are no part of their sleep: a night worker's
+        # working hours, and the hour they come home. Only a person's own history tells
+        # (a key person new to the grid who works nights is out when their grid sleeps)
+        outs, pop_outs = hist.out_shares(), pop.out_shares() if pop is not None else [0.0] * 24
+        rare = [x < cfg.rare_hour_share and not (
+            own and (o * hist.days + q * weight) / days >= RARE_OUT)
+            for x, o, q in zip(share, outs, pop_outs, strict=True)]
         # quiet for the person and for the city they live in: a late evening out is rare
         # for a homebody, but the small hours are when everyone sleeps
         both = [r and x < cfg.rare_hour_share for r, x in zip(rare, theirs, strict=True)]
@@ -363,14 +404,9 @@ class UnusualHours(DailyDetector):
         # spotless short history from making any night day impossible.
         rate = (hist.night_days + pop_rate * weight + 0.5) / (days + 1.0)
         night_share = sum(share[h] for h in self._night)
-        rare_night = tuple(h for h in self._night if rare[h])
-        # hours they are rarely out through: being out then is a night out; a night
-        # worker's working hours are not among them. Only a person's own history tells
-        # (a key person new to the grid who works nights is out when their grid sleeps)
-        outs, pop_outs = hist.out_shares(), pop.out_shares() if pop is not None else [0.0] * 24
-        stay = tuple(h for h in quiet if own
-                     and (outs[h] * hist.days + pop_outs[h] * weight) / days < RARE_OUT)
-        return _Baseline(quiet, rare_night, stay, night_share, min(max(rate, 1e-4), 1 - 1e-4),
+        # being out through a quiet hour is a night out (judged on own history only)
+        stay = quiet if own else ()
+        return _Baseline(quiet, stay, night_share, min(max(rate, 1e-4), 1 - 1e-4),
                          "own history" if own else "population")
 
     def _window(self, p: _Person, day: int, base: _Baseline) -> _Window:
@@ -447,6 +483,14 @@ class UnusualHours(DailyDetector):
 def _away(p: _Person, slot: int) -> bytes:
     """The slot's hours spent wholly out, as 24 bits."""
     return bytes(p.away[slot * 3:slot * 3 + 3]) if p.away else bytes(3)
+
+
+def _learned_away(p: _Person, slot: int) -> bytes:
+    """The hours history learns as spent out: those seen, and those perhaps."""
+    away = _away(p, slot)
+    if not p.maybe:
+        return away
+    return bytes(a | b for a, b in zip(away, p.maybe[slot * 3:slot * 3 + 3], strict=True))
 
 
 def _in(p: _Person, slot: int, counts: bytes | bytearray, hours: tuple[int, ...],

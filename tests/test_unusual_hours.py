@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -235,3 +236,39 @@ def test_nights_out_through_the_quiet_hours_are_night_days() -> None:
     got = play(UnusualHours(UnusualHoursConfig(), registry()), city(26, lives), T0 + 26 * DAY)
     assert [(d.subject_id, d.status) for d in got] == [("p-0", "firing"), ("p-0", "resolved")]
     assert got[0].evidence["night_days"] == 3 and got[0].evidence["passes_in_quiet_hours"] == 0
+
+
+def _gate_misses(head: str, days: int = 21) -> list[Access]:
+    """The night worker's passes from a day plan: W out at 22:00 and back at 06:30, I the
+    return missed, O the exit missed, H a day off (out 11:00, back 13:00); after ``head``
+    five nights a week. Everyone else lives a day life."""
+    plan = {"W": ((22.0, "out"), (30.5, "in")), "I": ((22.0, "out"),),
+            "O": ((30.5, "in"),), "H": ((11.0, "out"), (13.0, "in"))}
+    week = "WWWWWHH"
+    events = city(days, {"p-shift": dict.fromkeys(range(days), ())})
+    rng = random.Random(3)
+    for d in range(days):
+        for k, (h, direction) in enumerate(plan[(head + week * 3)[d]]):
+            events.append(Access(f"p-shift-{d}-{k}", T0 + d * DAY + h * H + rng.uniform(0, 1800),
+                                 "gate-1", direction, "face", "p-shift"))
+    return sorted(events, key=lambda e: e.t)
+
+
+@pytest.mark.parametrize("head", ["IIIIIW", "OOOOOO", "IOIOIO"])
+def test_a_night_worker_whose_first_passes_the_gate_missed_is_not_flagged(head: str) -> None:
+    """Their first week shows evening exits without a return, or morning returns without an
+    exit: history learns those nights as perhaps spent out (only a seen outing makes a night
+    day), and hours a person is often out through are none of their sleep. Learned as
+    nights at home, the nights the gate saw whole from the second week were a shift."""
+    det = UnusualHours(UnusualHoursConfig(), registry())
+    assert play(det, _gate_misses(head), T0 + 21 * DAY) == []
+
+
+def test_a_shift_begun_before_it_could_be_judged_is_not_learned_as_usual() -> None:
+    """Six days of day life then nights from 20:30 to 05:00, not a key person: the shift
+    is judged against a history that never held its own first nights (every day joins
+    history only when it leaves the window; joined at once, the first nights, too early
+    to judge, taught the person's nights as hours they are out)."""
+    lives = {"p-0": {d: (20.5, 29.0) for d in range(6, 12)}}
+    got = play(UnusualHours(UnusualHoursConfig(), registry()), city(26, lives), T0 + 26 * DAY)
+    assert [(d.subject_id, d.status) for d in got][:1] == [("p-0", "firing")]
