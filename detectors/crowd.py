@@ -6,7 +6,10 @@ passes and gives two counts: *people* (distinct recognised ids plus
 unrecognised passes — a pass without an id cannot be told from the next) and
 *strangers* (distinct ids the registry does not know passing in, plus
 unrecognised `in` passes: a gathering is people arriving, and a banquet's
-guests leaving together are its end). A window of mostly departures (two
+guests leaving together are its end). At a grid, whose visitors pass a
+community gate and then their building's, an unrecognised pass at one may be
+the unknown face at the next: its strangers are the more of the two, not
+their sum (eight visitors are not sixteen). A window of mostly departures (two
 thirds or more) opens no episode on the people count either: people
 dispersing or leaving for work are not gathering. Residents coming home at
 six are routine; sixty strangers in a quarter hour are not, even at a busy
@@ -113,6 +116,10 @@ class _Place:
     __setstate__ = restore_slots
 
     def counts(self) -> tuple[int, int]:
+        """People and strangers in the window (a grid's strangers: see the module)."""
+        if self.subject_type == "grid":
+            return (len(self.inside) + self.unrecognised,
+                    max(len(self.arrivals), self.unrecognised_in))
         return len(self.inside) + self.unrecognised, len(self.arrivals) + self.unrecognised_in
 
 

@@ -439,3 +439,29 @@ def test_sixteen_strangers_at_a_quiet_gate_are_a_crowd(seed: int) -> None:
 
     official = DayTypes(CalendarConfig())
     assert gate_days(official, date(2025, 3, 3), 21, passes) == [date(2025, 3, 19)]
+
+
+def _visitors(t0: float, n: int, seed: int = 5) -> list[Access]:
+    """``n`` visitors, each through the community gate unrecognised (a QR code, a
+    password) and a few minutes later through their building's gate as a face the
+    registry does not know: one person, two passes of the grid."""
+    rng, out = random.Random(seed), []
+    for i in range(n):
+        t = t0 + rng.uniform(0, 600)
+        out.append(Access(f"v{i}a", t, "gate-1", "in", "qr", None))
+        out.append(Access(f"v{i}b", t + rng.uniform(60, 240), "gate-2", "in", "face", f"fv-{i}"))
+    return out
+
+
+def test_visitors_through_two_gates_of_a_grid_are_counted_once() -> None:
+    """Eight visitors, sixteen passes: at the grid, strangers arriving are the more of the
+    distinct unknown faces and the unrecognised arrivals (a pass without an id cannot be
+    told from the face it becomes at the next gate), so eight, not a crowd of sixteen.
+    Twenty visitors are a crowd, of at most twenty strangers."""
+    t1 = T0 + 3 * DAY + 21 * H  # no couriers at that hour: strangers are never expected
+    base = routine(4) + routine(4, seed=3, gate="gate-2")
+    got = play(Crowd(CrowdConfig(), registry()), by_time(base + _visitors(t1, 8)), T0 + 4 * DAY)
+    assert got == []
+    got = play(Crowd(CrowdConfig(), registry()), by_time(base + _visitors(t1, 20)), T0 + 4 * DAY)
+    grid = [d for d in got if d.subject_type == "grid" and d.status == "firing"]
+    assert grid and max(d.evidence["strangers"] for d in got if d.subject_type == "grid") <= 20
