@@ -44,7 +44,9 @@ def explained(ep: dict, truth: list[dict], reg: Registry) -> bool:
     for inc in truth:
         if ep["kind"] not in inc.get("detail", {}).get("also", []):
             continue
-        people = {inc["subject_id"], inc.get("detail", {}).get("person_id")}
+        detail = inc.get("detail", {})
+        person = detail.get("person_id") or inc["subject_id"]
+        people = {inc["subject_id"], person, detail.get("house_id") or reg.person_house(person)}
         if sid in people or reg.person_house(sid) == inc["subject_id"]:
             alt = {**inc, "kind": ep["kind"], "subject_id": sid}
             if _matches(ep, alt):

@@ -39,6 +39,10 @@ when the silence becomes too long for this person:
   opens as well (nothing since: a fall after a dry morning is still a fall);
   one whose silence began after it (seen since, then quiet again: a sick
   resident dozing) raises the no_usage episode instead of opening another.
+  After a stay_in ends, the water's learned line counts from its end but the
+  fixed window still from the last use: seen moving again and still dry is
+  the sick resident no_usage is for; not before ``silence_min_hours`` after
+  the end, though (a rescuer runs the tap: that silence was reported).
 
 Every episode resolves at the next sign of life (or water use). Deadlines sit
 in a heap with lazy invalidation, so ``advance`` costs what falls due. Before
@@ -111,6 +115,7 @@ class _Home:
     use_last: float = -INF  # newest water use (time of its reading)
     vols: list[tuple[float, float]] = field(default_factory=list)  # recent uses ≥ volume
     reset: float = -INF  # the water silence counts from here at the earliest
+    covered: float = -INF  # a stay_in reported the silence up to here
     nu_start: float = 0.0
     nu_t: float = 0.0
     nu_sev: str = ""
@@ -831,7 +836,7 @@ class Presence(DetectorBase):
         p.ep_kind, p.ep_sev = "", ""
         h = self.homes.get(p.house or "")
         if h is not None and h.pid == pid:
-            h.reset = max(h.reset, t)  # the silence that alerted covered the water's too
+            h.covered = max(h.covered, t)  # the silence that alerted covered the water's too
             self._schedule(HOME, p.house, h.queued, self._home_next(p.house, h))  # type: ignore[arg-type]
 
     def _person_due(self, pid: str, due: float, out: list[Decision]) -> None:
@@ -935,6 +940,9 @@ class Presence(DetectorBase):
         fixed = waking_deadline(anchor, nu.window_hours, self._night, self._off)
         plans = [_Plan(fixed, "no_usage", anchor, "fixed", nu.window_hours)]
         seen = max(h.use_last, h.reset)
+        covered = h.covered > anchor  # a stay_in reported part of this dry spell
+        if covered:
+            seen = max(seen, h.covered)
         line = self._line(h.water, seen, h.born)
         p = self.persons[h.pid]  # (a missed exit silences the taps as it does the home)
         due: float | None = None
@@ -953,7 +961,14 @@ class Presence(DetectorBase):
                                                         self._usual_outing(p, wake)) * HOUR
         if due is not None:
             due = max(due, self._after_habit(h, seen))
-        if due is not None and due < fixed:
+        if covered:
+            # Seen again, still dry: the fixed window from the last use stands (the sick
+            # resident no_usage is for), once they have had the shortest silence line
+            # since to run the tap (a rescuer runs it: that silence was reported).
+            after = waking_deadline(seen, self.config.silence_min_hours, self._night,
+                                    self._off)
+            plans[0] = _Plan(max(fixed, after), "no_usage", anchor, "fixed", nu.window_hours)
+        if due is not None and due < plans[0].due:
             plans.append(_Plan(due, "no_usage", seen, "learned", (due - seen) / HOUR))
         return min(plans, key=lambda x: x.due)
 

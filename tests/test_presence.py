@@ -721,3 +721,37 @@ def test_a_night_wander_before_any_outing_line_is_found_at_the_floor_too() -> No
         ("out_no_return", "firing", 2.5, 6.5), ("out_no_return", "resolved", 2.5, 9.33)]
     day = run(detector(), [gate(9 * H, "p-2", "out")], until=DAY)
     assert day[0][4:] == (9.0, 17.0)
+
+
+# ------------------------------------------------------------------ after a stay_in
+def two_taps(days: int) -> list[Event]:
+    """Hourly motion 07-22, water at 07:30 and 19:30 only, the meter reporting every hour."""
+    evs: list[Event] = [motion(d * DAY + (h + .25) * H) for d in range(days) for h in range(7, 22)]
+    evs += [water(d * DAY + (h + .5) * H, 0.02 if h in (7, 19) else 0.0)
+            for d in range(days) for h in range(24)]
+    return evs
+
+
+def test_a_resident_seen_again_after_a_stay_in_but_still_dry_is_a_no_usage() -> None:
+    """The sick resident (用水看护's case): quiet all morning (a stay_in), moving from noon,
+    no water since 19:30 the evening before. The published window (12 waking hours under
+    0.01 m³) still runs from that last use: due 15:30, not 12 waking hours after noon."""
+    day8 = [motion(8 * DAY + 7.25 * H)] + [motion(8 * DAY + (h + .25) * H) for h in range(12, 22)]
+    day8 += [water(8 * DAY + (h + .5) * H, 0.0) for h in range(24)]
+    got = run(detector(), sorted(two_taps(8) + day8, key=lambda e: e.t), until=8 * DAY + 23 * H)
+    assert [r[:3] for r in got[:2]] == [("stay_in", "p-1", "firing"),
+                                        ("stay_in", "p-1", "resolved")]
+    assert got[2:] == [("no_usage", "h-1", "firing", "yellow", 7 * 24 + 19.5, 8 * 24 + 15.5),
+                       ("no_usage", "h-1", "firing", "orange", 7 * 24 + 19.5, 8 * 24 + 19.5)]
+
+
+def test_the_silence_a_stay_in_reported_is_not_reported_again_at_the_rescue() -> None:
+    """A fall at 07:15 (the stay_in), the rescuer in at 16:00, past the water's fixed window
+    (15:30): they get the shortest silence line (2 h) to run the tap before no_usage may
+    speak, and run it at 17:10."""
+    day8 = [motion(8 * DAY + 7.25 * H), water(8 * DAY + 17.5 * H, 0.02)]
+    day8 += [motion(8 * DAY + h * H) for h in range(16, 22)]
+    day8 += [water(8 * DAY + (h + .5) * H, 0.0) for h in range(24) if h != 17]
+    got = run(detector(), sorted(two_taps(8) + day8, key=lambda e: e.t), until=8 * DAY + 23 * H)
+    assert {r[0] for r in got} == {"stay_in"}
+    assert got[-1][2:] == ("resolved", "orange", 8 * 24 + 7.25, 8 * 24 + 16)
