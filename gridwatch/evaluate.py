@@ -88,12 +88,13 @@ def _matches(episode: dict[str, Any], inc: dict[str, Any]) -> bool:
 
 
 def _matches_also(episode: dict[str, Any], inc: dict[str, Any]) -> bool:
-    """An episode of a kind the incident lists under ``also``, about its subject."""
+    """An episode of a kind the incident lists under ``also``, about its subject: the
+    incident's own, its person, or its home (a fall's ``no_usage`` is about the house)."""
     detail = inc.get("detail", {})
     if episode["kind"] not in detail.get("also", []):
         return False
     sid = episode["subject"]["id"]
-    if sid not in (inc["subject_id"], detail.get("person_id")):
+    if sid not in (inc["subject_id"], detail.get("person_id"), detail.get("house_id")):
         return False
     return _matches(episode, {**inc, "kind": episode["kind"], "subject_id": sid,
                               "subject_type": episode["subject"]["type"]})

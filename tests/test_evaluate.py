@@ -39,3 +39,16 @@ def test_an_incident_found_only_by_an_also_kind_is_missed_and_noted() -> None:
     s = score([episode("a2", "stay_in", "person", "p-1", "2026-11-04T11:00:00+08:00")], [SICK])
     assert (s["no_usage"].recall, s["no_usage"].found_as_also) == (0.0, 1)
     assert "no_usage: 1 of the missed found by a kind" in format_table(s)
+
+
+def test_a_fall_s_no_usage_is_about_its_home_and_right() -> None:
+    """The truth of a fall is about the person; the water silence it lists under ``also``
+    is reported about their house (``detail.house_id``), and counts as right."""
+    fall = {"kind": "stay_in", "subject_type": "person", "subject_id": "p-1", "grid_id": "g-1",
+            "start": "2026-11-04T07:00:00+08:00", "end": "2026-11-05T22:00:00+08:00",
+            "detail": {"house_id": "h-1", "person_id": "p-1", "also": ["no_usage"]}}
+    alerts = [episode("a1", "stay_in", "person", "p-1", "2026-11-04T10:00:00+08:00"),
+              episode("a2", "no_usage", "house", "h-1", "2026-11-04T19:00:00+08:00"),
+              episode("a3", "no_usage", "house", "h-2", "2026-11-04T19:00:00+08:00")]
+    s = score(alerts, [fall])
+    assert (s["no_usage"].episodes, s["no_usage"].true_episodes) == (2, 1)
