@@ -26,6 +26,7 @@ from config.models import load_settings  # noqa: E402
 from detectors.presence import Presence  # noqa: E402
 from gridwatch.evaluate import (  # noqa: E402
     _matches,
+    _matches_also,
     _ts,
     first_updates,
     format_table,
@@ -39,17 +40,19 @@ SAME_TRIP_S = 1800.0  # the detector's same_trip_minutes: later gates of the sam
 
 
 def explained(ep: dict, truth: list[dict], reg: Registry) -> bool:
-    """An episode about the subject of an incident that lists this kind under ``also``."""
+    """An episode of a kind an incident lists under ``also``, about its subject: as
+    ``gridwatch evaluate`` matches it, or through the registry (the incident's
+    person's home, or a home's resident) where the truth does not name them."""
     sid = ep["subject"]["id"]
     for inc in truth:
-        if ep["kind"] not in inc.get("detail", {}).get("also", []):
-            continue
+        if _matches_also(ep, inc):
+            return True
         detail = inc.get("detail", {})
+        if ep["kind"] not in detail.get("also", []):
+            continue
         person = detail.get("person_id") or inc["subject_id"]
-        people = {inc["subject_id"], person, detail.get("house_id") or reg.person_house(person)}
-        if sid in people or reg.person_house(sid) == inc["subject_id"]:
-            alt = {**inc, "kind": ep["kind"], "subject_id": sid}
-            if _matches(ep, alt):
+        if sid == reg.person_house(person) or reg.person_house(sid) == inc["subject_id"]:
+            if _matches(ep, {**inc, "kind": ep["kind"], "subject_id": sid}):
                 return True
     return False
 
