@@ -255,7 +255,7 @@ class UnusualHours(DailyDetector):
                 self._maybe_away(p, p.out_t, event.t)
             p.out_t, p.in_t = -math.inf, event.t
         elif p.out_t == -math.inf:
-            if self._at_night(event.t):  # an `in` after an `in`: the `out` was missed
+            if hour in self._night:  # an `in` after an `in`: the `out` was missed
                 self._maybe_away(p, max(p.in_t, self._night_start(day)), event.t)
             p.in_t = max(p.in_t, event.t)
         return out

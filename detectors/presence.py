@@ -938,11 +938,15 @@ class Presence(DetectorBase):
         nu = self.config.no_usage
         anchor = max(h.vol_anchor(nu.volume_m3), h.reset)
         fixed = waking_deadline(anchor, nu.window_hours, self._night, self._off)
-        plans = [_Plan(fixed, "no_usage", anchor, "fixed", nu.window_hours)]
         seen = max(h.use_last, h.reset)
-        covered = h.covered > anchor  # a stay_in reported part of this dry spell
-        if covered:
+        if h.covered > anchor:  # a stay_in reported part of this dry spell
             seen = max(seen, h.covered)
+            # Seen again, still dry: the fixed window from the last use stands (the sick
+            # resident no_usage is for), once they have had the shortest silence line
+            # since to run the tap (a rescuer runs it: that silence was reported).
+            fixed = max(fixed, waking_deadline(seen, self.config.silence_min_hours,
+                                               self._night, self._off))
+        plans = [_Plan(fixed, "no_usage", anchor, "fixed", nu.window_hours)]
         line = self._line(h.water, seen, h.born)
         p = self.persons[h.pid]  # (a missed exit silences the taps as it does the home)
         due: float | None = None
@@ -961,14 +965,7 @@ class Presence(DetectorBase):
                                                         self._usual_outing(p, wake)) * HOUR
         if due is not None:
             due = max(due, self._after_habit(h, seen))
-        if covered:
-            # Seen again, still dry: the fixed window from the last use stands (the sick
-            # resident no_usage is for), once they have had the shortest silence line
-            # since to run the tap (a rescuer runs it: that silence was reported).
-            after = waking_deadline(seen, self.config.silence_min_hours, self._night,
-                                    self._off)
-            plans[0] = _Plan(max(fixed, after), "no_usage", anchor, "fixed", nu.window_hours)
-        if due is not None and due < plans[0].due:
+        if due is not None and due < fixed:
             plans.append(_Plan(due, "no_usage", seen, "learned", (due - seen) / HOUR))
         return min(plans, key=lambda x: x.due)
 
