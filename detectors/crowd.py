@@ -453,7 +453,7 @@ class Crowd(DetectorBase):
         cfg = self.config
         i = SERIES.index(place.test)
         count = place.counts()[i]
-        exp = self._expect(place, place.series[i], t, i == 1)
+        exp = self._expect(place, place.series[i], t, SERIES[i] == "strangers")
         limit = self._limit(exp) if exp is not None else float(cfg.min_count)
         severity = cfg.severity
         for factor, level in ((cfg.orange_factor, "orange"), (cfg.red_factor, "red")):
@@ -463,8 +463,8 @@ class Crowd(DetectorBase):
 
     def _cleared(self, place: _Place, t: float) -> bool:
         """Every count is back within its baseline's usual range."""
-        for k, (s, count) in enumerate(zip(place.series, place.counts(), strict=True)):
-            exp = self._expect(place, s, t, k == 1)
+        for name, s, count in zip(SERIES, place.series, place.counts(), strict=True):
+            exp = self._expect(place, s, t, name == "strangers")
             if exp is None:
                 if count >= self.config.min_count:
                     return False
@@ -485,7 +485,7 @@ class Crowd(DetectorBase):
         assert place.open_start is not None
         people, strangers = place.counts()
         i = SERIES.index(place.test)
-        exp = self._expect(place, place.series[i], t, i == 1)
+        exp = self._expect(place, place.series[i], t, SERIES[i] == "strangers")
         evidence: dict[str, Any] = {
             "test": place.test, "distinct_people": people, "strangers": strangers,
             "unrecognised_passes": place.unrecognised,
