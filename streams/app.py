@@ -278,10 +278,17 @@ def _engine_factory(settings: Settings, registry: Registry, silences: Any) -> An
 
 
 def _router(live: LiveWorker, stream: str) -> Any:
-    """The router agent of one input stream: validate and repartition in batches."""
+    """The router agent of one input stream: validate and repartition in batches.
+
+    A batch is acknowledged only once its work messages are handed to the producer
+    (which Faust flushes before it commits). ``take_events`` would ack in a ``finally``,
+    also when the agent is cancelled mid-batch by a shutdown: the final commit then
+    passed over events never routed."""
     async def route(events: faust.StreamT) -> None:
-        async for batch in events.take_events(ROUTE_BATCH, within=ROUTE_WITHIN_S):
+        async for batch in events.noack_take(ROUTE_BATCH, within=ROUTE_WITHIN_S):
             await live.route(stream, [(e.message.partition, e.message.offset, e.value)
                                       for e in batch])
+            for event in batch:
+                await events.ack(event)
     route.__name__ = route.__qualname__ = f"route_{stream}"
     return route

@@ -45,10 +45,10 @@ class PartitionState:
     """One work partition: its engine, the events held back, and the bookkeeping.
 
     ``buffer`` is a heap of (t, n, event) waiting for the slowest source;
-    ``routers`` the latest source times each router reported, with its send time;
-    ``orphans`` the sources of routers gone silent (a stopped worker), held at their
-    last time until another router reports them; ``base_wm`` the watermark data
-    justified (idle advance adds to it).
+    ``routers`` the latest source times each router reported, with its send time and
+    its idle sources; ``orphans`` the sources of routers gone silent (a stopped
+    worker), active or idle, held at their last time until another router reports
+    them; ``base_wm`` the watermark data justified (idle advance adds to it).
     """
 
     engine: Engine
@@ -59,7 +59,8 @@ class PartitionState:
     dirty: bool = False
     buffer: list[tuple[float, int, Event]] = field(default_factory=list)
     seq: int = 0
-    routers: dict[str, tuple[dict[str, float | None], float]] = field(default_factory=dict)
+    routers: dict[str, tuple[dict[str, float | None], float, dict[str, float]]] = field(
+        default_factory=dict)
     orphans: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def snapshot(self) -> bytes:
@@ -155,17 +156,19 @@ class WorkProcessor:
         worker happens to read the messages: a worker that lags behind on
         ``gw.work`` must not take a slow read for a dead router.
         """
-        state.routers[msg.router] = (msg.sources, msg.sent_at)
-        latest = max(sent for _, sent in state.routers.values())
-        for router, (sources, sent) in list(state.routers.items()):
+        state.routers[msg.router] = (msg.sources, msg.sent_at, msg.idle)
+        latest = max(sent for _, sent, _ in state.routers.values())
+        for router, (sources, sent, idle) in list(state.routers.items()):
             if latest - sent > self.router_timeout:
                 del state.routers[router]
-                # Its sources were still active: until their new owner reports them
-                # (within HANDOVER_S), events up to their last time are all we have.
-                state.orphans.update({name: (t, sent) for name, t in sources.items()
-                                      if t is not None})
+                # Its sources have no owner now, and data may reach them (the idle ones
+                # too): until their new owner reports them (within HANDOVER_S), events
+                # up to their last time are all we have.
+                held = {**idle, **{name: t for name, t in sources.items() if t is not None}}
+                state.orphans.update({name: (t, sent) for name, t in held.items()})
         if state.orphans:
-            reported = {name for sources, _ in state.routers.values() for name in sources}
+            reported = {name for sources, _, idle in state.routers.values()
+                        for name in (*sources, *idle)}
             for name, (_, since) in list(state.orphans.items()):
                 if name in reported or latest - since > HANDOVER_S:
                     del state.orphans[name]
@@ -182,7 +185,7 @@ class WorkProcessor:
         if not state.routers:
             return None
         newest: dict[str, float] = {name: t for name, (t, _) in state.orphans.items()}
-        for sources, _ in state.routers.values():
+        for sources, _, _ in state.routers.values():
             for name, t in sources.items():
                 newest[name] = max(newest.get(name, NEG_INF), NEG_INF if t is None else t)
         return min(newest.values()) if newest else INF

@@ -212,6 +212,24 @@ class Router:
                 out[name] = t
         return out
 
+    def idle(self, active: dict[str, float | None]) -> dict[str, float]:
+        """This router's sources not in ``active``, each at the earliest event time its
+        next message can carry (its newest routed, or the frontier of the fetch it was
+        found idle by). A worker that stops or dies gives up no source: its router just
+        falls silent, and the work partitions then hold these, with its active ones, until
+        the new owner reports them. Without it, the events that reached an idle source
+        while it had no owner arrived behind a watermark the other sources moved on."""
+        out: dict[str, float] = {}
+        for name, source in self.sources.items():
+            if name in active:
+                continue
+            t = source.max_t
+            if source.clear_at is not None:
+                t = max(t, self._frontier(source.clear_at))
+            if t > NEG_INF:
+                out[name] = t
+        return out
+
     def _holds(self, name: str, source: Source, view: Fetched | None, now: float) -> bool:
         """Whether a source holds event time back now (see the class docstring)."""
         quiet = now - source.last_seen
@@ -282,10 +300,12 @@ class Router:
         self.stats["dead"] += len(dead)
         active = self.active(now)
         earlier = {name: earlier.get(name) for name in active}
+        idle = self.idle(active)
         work = [(p, chunk)
                 for p, part in sorted(split_by_partition(events, self.detectors,
                                                          self.partitions).items())
-                for chunk in encode_work_chunks(self.id, active, part, now, earlier=earlier)]
+                for chunk in encode_work_chunks(self.id, active, part, now, earlier=earlier,
+                                                idle=idle)]
         for p, _ in work:
             self.last_sent[p] = now
             self.claimed[p] = active
@@ -301,7 +321,7 @@ class Router:
         due = [p for p in range(self.partitions)
                if (quiet := now - self.last_sent.get(p, NEG_INF)) >= HEARTBEAT_EVERY_S
                or (quiet >= CLAIMS_EVERY_S and moved_on(self.claimed.get(p), active))]
-        beat = encode_work(self.id, active, (), now)
+        beat = encode_work(self.id, active, (), now, self.idle(active))
         for p in due:
             self.last_sent[p] = now
             self.claimed[p] = active

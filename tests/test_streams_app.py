@@ -7,6 +7,7 @@ memory store, and an ``AsyncMock`` for each outbound topic's ``send``.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,45 @@ async def test_the_router_sends_one_batch_per_partition_and_dead_letters_rejects
     letters = [orjson.loads(s["value"]) for s in sends(pipeline.topics["deadletter"])]
     assert [d["stream"] for d in letters] == ["iot", "iot"]
     assert "ts: Field required" in letters[0]["error"] and "null" in letters[1]["error"]
+
+
+async def test_a_router_batch_cut_short_by_shutdown_is_not_acknowledged(
+        pipeline: Pipeline) -> None:
+    """A worker stopped while a batch's work messages are still being handed to the
+    producer must leave that batch unacknowledged: the consumer's last commit would
+    otherwise pass over events that never reached ``gw.work``. A batch routed whole
+    is acknowledged."""
+    from faust.streams import Stream
+
+    acked: list[int] = []
+    original = Stream.ack
+
+    async def ack(self: Stream, event: Any) -> bool:
+        acked.append(event.message.offset)
+        return await original(self, event)
+
+    event = {"event_id": "i-1", "ts": "2026-11-22T08:00:00+08:00", "device_id": "sm-1001",
+             "metric": "smoke", "value": 1}
+    stuck = asyncio.Event()
+    work_send = pipeline.topics["work"].send
+
+    async def send(**kwargs: Any) -> None:
+        if kwargs["value"] and b"i-2" in kwargs["value"]:
+            await stuck.wait()  # never set: the producer is still busy at shutdown
+
+    work_send.side_effect = send
+    with patch.object(Stream, "ack", ack):
+        async with pipeline.routers["iot"].test_context() as agent:
+            await agent.put(orjson.dumps(event), key=b"k", partition=1, wait=False)
+            await until(lambda: work_send.await_count >= 1 and acked)
+            await agent.put(orjson.dumps({**event, "event_id": "i-2"}), key=b"k",
+                            partition=1, wait=False)
+            await until(lambda: any(b"i-2" in (c.kwargs["value"] or b"")
+                                    for c in work_send.await_args_list))
+        for _ in range(5):  # let an abandoned batch's finaliser run, if it would ack
+            gc.collect()
+            await asyncio.sleep(0.01)
+    assert acked == [0], "only the batch routed whole is acknowledged"
 
 
 async def test_the_work_agent_alerts_by_grid_and_checkpoints_what_it_acked(

@@ -39,6 +39,12 @@ from gridwatch.runner import CountingProducer, WorkerProcess
 
 DAY = "2026-11-22T"
 FEED_WALL_S = 25.0  # the city's feed is published over about this many wall seconds
+# The feed runs ~17,000× faster than real time, so the default allowed lateness (300 s)
+# would be 17 ms of wall: less than two workers' fetches of a sparse source can lag
+# each other (20-50 ms measured), and a returning source's first event then arrives
+# behind a watermark another worker's source moved on. Real time gives 300 wall seconds
+# of margin; the scenarios give their workers and replay this many.
+LATENESS_WALL_S = 0.5
 SILENCE_KINDS = {"stay_in", "out_no_return", "long_absent", "no_usage", "device_offline"}
 Key = tuple[str, int]
 
@@ -55,6 +61,7 @@ class City:
     replayed: dict[Key, dict[str, Any]]
     cutoff: float  # epoch seconds
     span_s: float  # event seconds from first to last event
+    lateness_s: float  # allowed lateness of replay and of the scenarios' workers
     names: list[str]
     phones: list[str]
     person_ids: list[str]
@@ -126,7 +133,8 @@ def _split_and_plant(registry: Path) -> tuple[list[str], list[str]]:
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> City:
-    """80 persons, 5 days, two grids on two partitions; replayed with default settings."""
+    """80 persons, 5 days, two grids on two partitions; replayed with default settings
+    but for the allowed lateness (``LATENESS_WALL_S`` of the published feed's wall time)."""
     from gridwatch.registry import Registry
     from gridwatch.replay import replay
     from gridwatch.simulate import simulate
@@ -139,16 +147,20 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> City:
     registry = Registry.from_dir(path / "registry")
     assert not registry.errors and len({registry.person_grid(p) for p in registry.persons}) == 2
     out = root / "replay.jsonl"
-    settings = worker_settings(None, None)
-    replay([path / "feed.jsonl"], registry, settings, out, show_progress=False)
     times = [datetime.fromisoformat(orjson.loads(line)["ts"]).timestamp()
              for line in (path / "feed.jsonl").open("rb")]
-    cutoff = max(times) - settings.pipeline.allowed_lateness_s
+    span = max(times) - min(times)
+    settings = worker_settings(None, None)
+    pipeline = settings.pipeline.model_copy(
+        update={"allowed_lateness_s": round(span / FEED_WALL_S * LATENESS_WALL_S)})
+    settings = settings.model_copy(update={"pipeline": pipeline})
+    replay([path / "feed.jsonl"], registry, settings, out, show_progress=False)
+    cutoff = max(times) - pipeline.allowed_lateness_s
     replayed = {(a["alert_id"], a["seq"]): a for a in map(orjson.loads, out.open("rb"))
                 if _ts(a) <= cutoff}
     assert len(replayed) >= 10, "the simulated city should produce alerts"
-    return City(path, set(replayed), replayed, cutoff, max(times) - min(times), names,
-                phones, sorted(registry.persons))
+    return City(path, set(replayed), replayed, cutoff, span, pipeline.allowed_lateness_s,
+                names, phones, sorted(registry.persons))
 
 
 def _ts(alert: dict[str, Any]) -> float:
@@ -331,7 +343,7 @@ def test_kill_9_under_load_loses_and_duplicates_nothing(
     """SIGKILL while the city is being published and processed, restart at once: the
     alerts, deduplicated, equal replay's; the worker's log and the alerts hold no
     personal data."""
-    settings = e2e_settings()
+    settings = e2e_settings(pipeline={"allowed_lateness_s": city.lateness_s})
     alerts = topic(settings, settings.kafka.topics.alerts)
     first, feed = city_round(settings, worker, topic, city)
     alerts.wait_for(lambda v: len(v) >= 1, timeout_s=60, worker=first)
@@ -359,7 +371,7 @@ def test_two_workers_one_stopped_and_restarted_rebalance_cleanly(
     """Two workers share the partitions; one leaves mid-feed (its partitions move to
     the other, checkpointed on revoke) and comes back (they move again): the alerts,
     deduplicated, equal replay's."""
-    settings = e2e_settings()
+    settings = e2e_settings(pipeline={"allowed_lateness_s": city.lateness_s})
     alerts = topic(settings, settings.kafka.topics.alerts)
     a = worker(settings, registry=city.path / "registry")
     b, feed = city_round(settings, worker, topic, city)
@@ -539,6 +551,38 @@ def test_a_revoked_source_holds_event_time_until_its_new_owner_reports_it() -> N
     assert work.bound(state) == float("-inf"), "its new owner has not read it yet"
     work._heard(state, WorkMessage("new", {"iot/0": t + 60}, [], 16.0))
     assert work.bound(state) == t + 60
+
+
+def test_a_stopped_workers_idle_source_holds_event_time_until_its_new_owner_reports_it(
+        ) -> None:
+    """A stopped or killed worker gives up no source: its router just falls silent. A
+    source it had read to its end was in none of its claims, yet data reaches it before
+    the new owner reads it; a work partition holds it at its last time meanwhile (the
+    rebalance test once had a day of one gate's passes routed behind the watermark)."""
+    from gridwatch.registry import Registry
+    from streams.partitions import WorkProcessor
+    from streams.router import Router
+    from streams.workmsg import WorkMessage, decode_work
+
+    settings = Settings()
+    router = Router(settings, Registry(), router_id="dying")
+    batch = orjson.dumps({"event_id": "i-1", "ts": f"{DAY}08:00:00+08:00",
+                          "device_id": "d-1", "metric": "water", "value": 1})
+    router.route("iot", [(0, 5, batch)], now=100.0)
+    t = router.active(100.0)["iot/0"]
+    assert t is not None
+    quiet = 100.0 + settings.pipeline.idle_advance_s + 1
+    assert router.active(quiet) == {}, "read to its end long ago: it holds nothing back"
+    beat = decode_work(router.heartbeats(quiet)[0][1])
+    assert beat.idle == {"iot/0": t}
+
+    work = WorkProcessor(settings, Registry(), clock=lambda: 0.0)
+    state = work.open(0, None)
+    work._heard(state, beat)
+    work._heard(state, WorkMessage("alive", {"access/0": t + 3600}, [], quiet + 4))
+    assert work.bound(state) == t, "the silent router's idle source is held"
+    work._heard(state, WorkMessage("new", {}, [], quiet + 5, idle={"iot/0": t}))
+    assert work.bound(state) == t + 3600, "its new owner found it idle too"
 
 
 # ---------------------------------------------------------------- security (no broker)
