@@ -117,10 +117,10 @@ class _Place:
 
     def counts(self) -> tuple[int, int]:
         """People and strangers in the window (a grid's strangers: see the module)."""
+        people = len(self.inside) + self.unrecognised
         if self.subject_type == "grid":
-            return (len(self.inside) + self.unrecognised,
-                    max(len(self.arrivals), self.unrecognised_in))
-        return len(self.inside) + self.unrecognised, len(self.arrivals) + self.unrecognised_in
+            return people, max(len(self.arrivals), self.unrecognised_in)
+        return people, len(self.arrivals) + self.unrecognised_in
 
 
 @dataclass(frozen=True, slots=True)

@@ -201,9 +201,7 @@ class Router:
                 if view is not None:  # idle by its position, as of this fetch
                     source.clear_at = view.polled_at
                 continue
-            t = source.max_t
-            if source.clear_at is not None:
-                t = max(t, self._frontier(source.clear_at))
+            t = self._next_at_least(source)
             out[name] = t if t > NEG_INF else None
         for name, (t, since) in list(self.handed.items()):
             if now - since > HANDOVER_S:
@@ -221,14 +219,16 @@ class Router:
         while it had no owner arrived behind a watermark the other sources moved on."""
         out: dict[str, float] = {}
         for name, source in self.sources.items():
-            if name in active:
-                continue
-            t = source.max_t
-            if source.clear_at is not None:
-                t = max(t, self._frontier(source.clear_at))
-            if t > NEG_INF:
+            if name not in active and (t := self._next_at_least(source)) > NEG_INF:
                 out[name] = t
         return out
+
+    def _next_at_least(self, source: Source) -> float:
+        """The earliest event time a source's next message can carry: its newest routed,
+        or, once found idle, the frontier of the fetch it was idle by."""
+        if source.clear_at is None:
+            return source.max_t
+        return max(source.max_t, self._frontier(source.clear_at))
 
     def _holds(self, name: str, source: Source, view: Fetched | None, now: float) -> bool:
         """Whether a source holds event time back now (see the class docstring)."""

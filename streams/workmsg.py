@@ -46,10 +46,10 @@ def encode_work(router: str, sources: Sources, events: Sequence[Event],
                 sent_at: float = 0.0, idle: Mapping[str, float] | None = None) -> bytes:
     """One work message: who sent it and when, its sources' event times, the events."""
     rows = [(_CODE[e.stream], *_FIELDS[e.stream](e)) for e in events]
+    msg = {"r": router, "w": sent_at, "src": sources, "events": rows}
     if idle:
-        return orjson.dumps({"r": router, "w": sent_at, "src": sources, "idle": idle,
-                             "events": rows})
-    return orjson.dumps({"r": router, "w": sent_at, "src": sources, "events": rows})
+        msg["idle"] = idle
+    return orjson.dumps(msg)
 
 
 def encode_work_chunks(router: str, sources: Sources, events: Sequence[Event],

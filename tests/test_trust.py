@@ -519,6 +519,19 @@ def test_the_worker_recovers_by_itself_when_the_broker_is_down_for_10_s(
 # ---------------------------------------------------------------- handover (no broker)
 
 
+def _router_with_one_reading(settings: Settings, router_id: str) -> tuple[Any, float | None]:
+    """A router that routed one meter reading of source ``iot/0`` at wall time 100, and
+    the event time it then reported for that source."""
+    from gridwatch.registry import Registry
+    from streams.router import Router
+
+    router = Router(settings, Registry(), router_id=router_id)
+    batch = orjson.dumps({"event_id": "i-1", "ts": f"{DAY}08:00:00+08:00",
+                          "device_id": "d-1", "metric": "water", "value": 1})
+    router.route("iot", [(0, 5, batch)], now=100.0)
+    return router, router.active(100.0)["iot/0"]
+
+
 def test_a_revoked_source_holds_event_time_until_its_new_owner_reports_it() -> None:
     """In a rebalance every router gives up its sources first. The old owner keeps
     reporting each one at its last routed time for a while, so a work partition
@@ -526,15 +539,10 @@ def test_a_revoked_source_holds_event_time_until_its_new_owner_reports_it() -> N
     of the events the new owner is about to route) — found by the rebalance test."""
     from gridwatch.registry import Registry
     from streams.partitions import HANDOVER_S, WorkProcessor
-    from streams.router import Router
     from streams.workmsg import WorkMessage
 
     settings = Settings()
-    router = Router(settings, Registry(), router_id="old")
-    batch = orjson.dumps({"event_id": "i-1", "ts": f"{DAY}08:00:00+08:00",
-                          "device_id": "d-1", "metric": "water", "value": 1})
-    router.route("iot", [(0, 5, batch)], now=100.0)
-    t = router.active(100.0)["iot/0"]
+    router, t = _router_with_one_reading(settings, "old")
     router.revoke(["iot/0"], now=100.5)
     assert router.active(101.0) == {"iot/0": t}
     assert router.active(100.5 + HANDOVER_S + 1) == {}
@@ -561,15 +569,10 @@ def test_a_stopped_workers_idle_source_holds_event_time_until_its_new_owner_repo
     rebalance test once had a day of one gate's passes routed behind the watermark)."""
     from gridwatch.registry import Registry
     from streams.partitions import WorkProcessor
-    from streams.router import Router
     from streams.workmsg import WorkMessage, decode_work
 
     settings = Settings()
-    router = Router(settings, Registry(), router_id="dying")
-    batch = orjson.dumps({"event_id": "i-1", "ts": f"{DAY}08:00:00+08:00",
-                          "device_id": "d-1", "metric": "water", "value": 1})
-    router.route("iot", [(0, 5, batch)], now=100.0)
-    t = router.active(100.0)["iot/0"]
+    router, t = _router_with_one_reading(settings, "dying")
     assert t is not None
     quiet = 100.0 + settings.pipeline.idle_advance_s + 1
     assert router.active(quiet) == {}, "read to its end long ago: it holds nothing back"
