@@ -128,6 +128,9 @@ class _Home:
     door_t: float = -INF  # newest door opening (a door contact)
     motion_t: float = -INF  # newest motion
     inside_t: float = -INF  # newest sign wholly after the door opening before it: someone in
+    rise: float = 0.0  # longest recent wait (h) from the night's end to the day's first sign
+    rise_day: int = -1  # local day of the last morning learned (rise fades per day)
+    rises: int = 0  # mornings learned
 
     __setstate__ = restore_slots
 
@@ -629,9 +632,10 @@ class Presence(DetectorBase):
         for water: it is judged again from the end of the night by the morning's
         line. A few nights with a toilet visit say little about a night without
         one, and an alerted silence teaches nothing, so without this one short
-        night line would alert every night it is slept through. Where the
-        resident may be out unrecorded, the line is at least their outing's
-        (:meth:`_usual_outing`).
+        night line would alert every night it is slept through. A silence that
+        runs past the night's end is also judged by when the household is always
+        up (:meth:`_by_rise`). Where the resident may be out unrecorded, the line
+        is at least their outing's (:meth:`_usual_outing`).
         """
         h = self.homes.get(p.house or "")
         seen = p.last_seen
@@ -649,9 +653,36 @@ class Presence(DetectorBase):
             morning = self._line(h.act, wake, h.born)
             due = wake + (morning if morning is not None
                           else self.config.silence_min_hours) * HOUR
+        due = self._by_rise(h, seen, due)
         due = max(due, seen + self._usual_outing(p, seen) * HOUR)
         due = self._past_blind(h, seen, due)
         return _Plan(due, "stay_in", seen, "learned", (due - seen) / HOUR)
+
+    def _by_rise(self, h: _Home, seen: float, due: float) -> float:
+        """``due``, or sooner for a silence that runs past the next night's end: by then
+        this household is always up (:meth:`_rise_line`), whatever hour it fell silent."""
+        dawn = waking_deadline(self._night_from(seen), 0.0, self._night, self._off)
+        rise = self._rise_line(h, dawn) if due > dawn else None
+        if rise is None:
+            return due
+        return min(due, max(dawn + rise * HOUR, seen + self.config.silence_min_hours * HOUR))
+
+    def _rise_line(self, h: _Home, wake: float) -> float | None:
+        """Hours after the night's end by which this household is always up: the latest
+        recent first sign of the day, with the margin of any line. The morning's
+        activity line is about silences *begun* at dawn, among them the quiet hours
+        after breakfast; the first morning without water when water has run by eight
+        for weeks is this one. Mornings are waking hours, which a few days show well
+        (:meth:`_young_line`): ``None`` until the home has ``day_history_days`` of them."""
+        cfg = self.config
+        if not cfg.learn or wake - h.born < cfg.day_history_days * 86400 \
+                or h.rises < cfg.day_history_days:
+            return None
+        fade = cfg.line_fade_per_day ** max(hour_index(wake, self._off) // 24 - h.rise_day, 0)
+        rise = h.rise * fade
+        hours = rise + min(rise * (cfg.silence_factor - 1), cfg.silence_margin_max_hours) \
+            + cfg.silence_buffer_hours
+        return max(hours, cfg.silence_min_hours)
 
     def _young_morning(self, h: _Home, seen: float) -> float | None:
         """A young home's silence begun as its sleep begins, judged from the end of that
@@ -878,13 +909,33 @@ class Presence(DetectorBase):
         Only silences at home are the routine's (an outing has its own line),
         an alerted silence teaches nothing (learning a fall would make the
         next fall normal), nor does one the devices could not see (a blind spell).
+        The morning's first sign is learned even after an alert (:meth:`_learn_rise`).
         """
         if h.born == INF:
             h.born = h.reset = t
             return
-        if p.where == IN and not p.ep_kind and p.last_seen > -INF and h.back <= p.last_seen:
-            h.act.learn(hour_index(p.last_seen, self._off), (t - p.last_seen) / HOUR,
-                        self.config.line_fade_per_day)
+        if p.where == IN and p.last_seen > -INF and h.back <= p.last_seen:
+            if not p.ep_kind:
+                h.act.learn(hour_index(p.last_seen, self._off), (t - p.last_seen) / HOUR,
+                            self.config.line_fade_per_day)
+            self._learn_rise(h, p.last_seen, t)
+
+    def _learn_rise(self, h: _Home, seen: float, t: float) -> None:
+        """A silence at home from ``seen`` that ran past the night's end, ended at ``t``:
+        the morning's first sign came that long after the night. A toilet visit at three
+        ends a silence within the night and says nothing of the morning. Unlike the
+        activity line this learns a morning that was alerted: the rise line only ever
+        brings a deadline forward, and a resident who slept in once and was alerted must
+        not be alerted every such morning after. A first sign later than no_usage's
+        waking window after dawn was no morning (a rescue, a day away unrecorded)."""
+        dawn = waking_deadline(self._night_from(seen), 0.0, self._night, self._off)
+        if not seen < dawn < t or t - dawn > self.config.no_usage.window_hours * HOUR:
+            return
+        day = hour_index(dawn, self._off) // 24
+        if h.rise_day >= 0 and day > h.rise_day:
+            h.rise *= self.config.line_fade_per_day ** (day - h.rise_day)
+        h.rise, h.rise_day, h.rises = max(h.rise, (t - dawn) / HOUR), max(h.rise_day, day), \
+            h.rises + 1
 
     def _learn_water(self, h: _Home, t: float) -> None:
         """A water use at ``t`` ends the water silence counted from its anchor."""

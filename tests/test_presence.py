@@ -485,12 +485,13 @@ def test_from_the_third_day_a_morning_fall_is_found_by_the_young_daytime_line() 
 def test_a_young_home_judges_an_evening_silence_by_the_morning_not_in_the_night() -> None:
     # last seen 20:15 on day 4, as the home's nights begin (21:30 to 07:30 for four days):
     # the young line would say 22:45, but a few nights say little about the longest ones.
-    # Judged from 06:00 by the young morning line (~2 h of the night's rest left at 06:00,
-    # × 2 + 1) instead: the 10:30 reading, three hours after the usual first motion, where
-    # the fixed waking rule waited till 16:15 (06:00 plus 10.25 waking hours).
+    # Judged in the morning instead, by when this home is always up: its first motion came
+    # 1.25 h after the night's end every day (× 2 + 1 → 09:30: the 09:30 reading; the young
+    # line of silences begun at dawn said 10:30), where the fixed waking rule waited till
+    # 16:15 (06:00 plus 10.25 waking hours).
     got = [r for r in run(detector(), fall_on(4, 20.3), until=5 * DAY + 18 * H)
            if r[0] == "stay_in"]
-    assert got[0][4] == 4 * 24 + 20.25 and got[0][5] == 5 * 24 + 10.5
+    assert got[0][4] == 4 * 24 + 20.25 and got[0][5] == 5 * 24 + 9.5
     young_off = [r for r in run(detector(day_history_days=7.0), fall_on(4, 20.3),
                                 until=5 * DAY + 18 * H) if r[0] == "stay_in"]
     assert young_off[0][5] > 5 * 24 + 16
@@ -755,3 +756,40 @@ def test_the_silence_a_stay_in_reported_is_not_reported_again_at_the_rescue() ->
     got = run(detector(), sorted(two_taps(8) + day8, key=lambda e: e.t), until=8 * DAY + 23 * H)
     assert {r[0] for r in got} == {"stay_in"}
     assert got[-1][2:] == ("resolved", "orange", 8 * 24 + 7.25, 8 * 24 + 16)
+
+
+def early_riser(days: int, fall_day: int | None = None) -> list[Event]:
+    """Up at 06:30 every day (water at 06:30 and 07:00), quiet after breakfast till 10:30,
+    water every hour till 20:30, a toilet visit at 01:00; on ``fall_day`` nothing after it."""
+    evs: list[Event] = []
+    for d in range(days):
+        day = [motion(d * DAY + 1 * H)] + [water(d * DAY + h * H, .004) for h in (6.5, 7)]
+        day += [water(d * DAY + (h + .5) * H, .004) for h in range(10, 21)]
+        evs += [e for e in day if fall_day is None or e.t <= T0 + fall_day * DAY + 1 * H]
+    return evs
+
+
+def test_the_first_morning_without_the_usual_first_sign_is_found_soon_after_it() -> None:
+    """A fall after the toilet visit at 01:00. The silences begun around 01:00 lasted
+    5.5 h (till 06:30), line 5.5 + 3 + 1 h → 10:30; the silences begun around dawn include
+    the 3.5-h quiet after breakfast. But this resident has been up within half an hour of
+    the night's end every day: a silence past 08:00 (0.5 × 2 + 1, at least the 2-h floor)
+    is the improbable one, so the stay_in comes at 08:00, not 10:30."""
+    assert run(detector(), early_riser(12), until=12 * DAY) == []
+    got = run(detector(), early_riser(12, fall_day=9), until=11 * DAY)
+    assert got[0][:5] == ("stay_in", "p-1", "firing", "orange", 9 * 24 + 1)
+    assert abs(got[0][5] - (9 * 24 + 8)) < 1e-6
+
+
+def test_a_morning_slept_in_is_alerted_once_and_then_within_the_residents_own_range() -> None:
+    """Up at 06:30 for three days, then till 09:00 on day 3: the first late morning is a
+    stay_in at 08:00 (resolved at 09:00). It is learned all the same, so the line is now
+    3 h after the night's end (× 2 + 1 → 13:00) and the later mornings slept till 09:00
+    and 09:30 raise nothing — an alerted morning that taught nothing would alert each."""
+    late = {3: 9.0, 7: 9.0, 11: 9.5}
+    evs = [e for e in early_riser(13) if (e.t - T0) % DAY < 6 * H
+           or (e.t - T0) % DAY >= late.get(int((e.t - T0) // DAY), 0.0) * H]
+    evs += [water(d * DAY + h * H, .004) for d, h in late.items()]
+    got = run(detector(), sorted(evs, key=lambda e: e.t), until=13 * DAY)
+    assert got == [("stay_in", "p-1", "firing", "orange", 3 * 24 + 1, 3 * 24 + 8),
+                   ("stay_in", "p-1", "resolved", "orange", 3 * 24 + 1, 3 * 24 + 9)]
