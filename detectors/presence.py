@@ -61,7 +61,7 @@ from typing import Any
 
 from config.presence import PresenceConfig, TagRule
 from detectors.base import SEVERITY_RANK, Decision, DetectorBase, restore_slots
-from detectors.routine import HOUR, Habit, SilenceLine, hour_index, waking_deadline
+from detectors.routine import HOUR, Habit, SilenceLine, hour_index, waking_deadline, with_margin
 from gridwatch.events import Access, Event, Iot, iso
 from gridwatch.registry import Registry
 
@@ -679,9 +679,8 @@ class Presence(DetectorBase):
                 or h.rises < cfg.day_history_days:
             return None
         fade = cfg.line_fade_per_day ** max(hour_index(wake, self._off) // 24 - h.rise_day, 0)
-        rise = h.rise * fade
-        hours = rise + min(rise * (cfg.silence_factor - 1), cfg.silence_margin_max_hours) \
-            + cfg.silence_buffer_hours
+        hours = with_margin(h.rise * fade, cfg.silence_factor, cfg.silence_buffer_hours,
+                            cfg.silence_margin_max_hours)
         return max(hours, cfg.silence_min_hours)
 
     def _young_morning(self, h: _Home, seen: float) -> float | None:

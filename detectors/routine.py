@@ -89,7 +89,17 @@ class SilenceLine:
             longest = hours[(hod + ahead) % 24]
         if longest <= 0:
             return None
-        return float(longest) + min(float(longest) * (factor - 1), cap_h) + buffer_h
+        return with_margin(float(longest), factor, buffer_h, cap_h)
+
+
+def with_margin(longest_h: float, factor: float, buffer_h: float, cap_h: float) -> float:
+    """A line from the longest recent silence: × ``factor``, the extra at most ``cap_h``,
+    plus ``buffer_h``. The cap keeps one long night from pushing the line past noon.
+
+    >>> with_margin(1.0, 2.0, 1.0, 3.0), with_margin(9.0, 2.0, 1.0, 3.0)
+    (3.0, 13.0)
+    """
+    return longest_h + min(longest_h * (factor - 1), cap_h) + buffer_h
 
 
 @dataclass(slots=True)
