@@ -661,7 +661,7 @@ class Presence(DetectorBase):
     def _by_rise(self, h: _Home, seen: float, due: float) -> float:
         """``due``, or sooner for a silence that runs past the next night's end: by then
         this household is always up (:meth:`_rise_line`), whatever hour it fell silent."""
-        dawn = waking_deadline(self._night_from(seen), 0.0, self._night, self._off)
+        dawn = self._dawn(seen)
         rise = self._rise_line(h, dawn) if due > dawn else None
         if rise is None:
             return due
@@ -692,7 +692,7 @@ class Presence(DetectorBase):
         if self._line(h.act, seen, h.born, self.config.day_history_days) is None \
                 or not self._bedtime(h, seen):
             return None
-        wake = waking_deadline(self._night_from(seen), 0.0, self._night, self._off)
+        wake = self._dawn(seen)
         morning = self._young_line(h.act, wake, h.born)
         return None if morning is None else wake + morning * HOUR
 
@@ -703,6 +703,11 @@ class Presence(DetectorBase):
         by its own line even when that ends at night (an evening fall is not a sleep)."""
         started = h.act.started(hour_index(seen, self._off))
         return seen + started * HOUR >= self._night_from(seen)
+
+    def _dawn(self, seen: float) -> float:
+        """The end of the night a silence begun at ``seen`` runs into (the one it began
+        in, or the next)."""
+        return waking_deadline(self._night_from(seen), 0.0, self._night, self._off)
 
     def _night_from(self, seen: float) -> float:
         """When a silence begun at ``seen`` is in the night window: at once if it began
@@ -927,7 +932,7 @@ class Presence(DetectorBase):
         brings a deadline forward, and a resident who slept in once and was alerted must
         not be alerted every such morning after. A first sign later than no_usage's
         waking window after dawn was no morning (a rescue, a day away unrecorded)."""
-        dawn = waking_deadline(self._night_from(seen), 0.0, self._night, self._off)
+        dawn = self._dawn(seen)
         if not seen < dawn < t or t - dawn > self.config.no_usage.window_hours * HOUR:
             return
         day = hour_index(dawn, self._off) // 24
