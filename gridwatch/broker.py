@@ -281,6 +281,12 @@ class EmbeddedBroker:
             tail = self.log_path.read_text(errors="replace")[-2000:] if self.log_path else ""
             raise BrokerError(f"embedded broker exited with {self.proc.returncode}:\n{tail}")
 
+    def exit_code(self) -> int | None:
+        """The broker's exit status once it has died (``None`` while it runs or before
+        :meth:`start`): ``gridwatch run`` stops on it rather than printing status lines
+        about a pipeline with no broker."""
+        return None if self.proc is None else self.proc.poll()
+
     def stop(self, timeout_s: float = 5.0) -> None:
         """Terminate the broker (SIGTERM, then SIGKILL); in-memory data is gone afterwards."""
         proc, self.proc = self.proc, None

@@ -45,6 +45,7 @@ from streams.worker import worker_settings
 
 STATUS_EVERY_S = 10.0
 WORKER_STOP_S = 20.0
+WORKER_STOP_NO_BROKER_S = 3.0  # its last checkpoint cannot reach a dead broker anyway
 COLORS = {"red": "\033[31m", "orange": "\033[33m", "yellow": "\033[93m", "blue": "\033[36m"}
 RESET = "\033[0m"
 
@@ -128,6 +129,7 @@ class WorkerProcess:
             self.cmd += ["--registry", str(registry)]
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
+        self.stop_timeout_s = WORKER_STOP_S
 
     def start(self) -> None:
         with open(self.log_path, "wb") as log:
@@ -137,23 +139,28 @@ class WorkerProcess:
     def exit_code(self) -> int | None:
         return None if self.proc is None else self.proc.poll()
 
-    def stop(self, timeout_s: float = WORKER_STOP_S) -> None:
+    def stop(self) -> None:
         """SIGTERM (Faust checkpoints and leaves the group), SIGKILL if it hangs."""
         proc, self.proc = self.proc, None
         if proc is None or proc.poll() is not None:
             return
         proc.terminate()
         try:
-            proc.wait(timeout_s)
+            proc.wait(self.stop_timeout_s)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
 
     def tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        return log_tail(self.log_path, lines)
+
+
+def log_tail(path: Path | None, lines: int = 20) -> str:
+    """The last lines of a child's log, for the error that says it died."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path else ""
+    except OSError:
+        return ""
 
 
 class CountingProducer:
@@ -175,7 +182,15 @@ class CountingProducer:
         self.producer.flush(timeout)
 
     def close(self) -> None:
-        self.producer.close(timeout=5)
+        """Deliver what is buffered, within 5 s. With the broker gone it cannot: say so
+        and leave the rest to the producer's daemon thread, which dies with us."""
+        from kafka.errors import KafkaError
+
+        try:
+            self.producer.close(timeout=5)
+        except KafkaError as exc:
+            print(f"publisher: messages still buffered were not delivered ({exc})",
+                  file=sys.stderr)
 
     def event_time(self) -> str:
         """The ``ts`` of the newest event sent (decoded only when asked)."""
@@ -308,6 +323,7 @@ def _run(args: argparse.Namespace, workdir: Path, stop: StopFlag,
         timer.start()
         stack.callback(timer.cancel)
     settings = worker_settings(args.config, args.bootstrap)
+    broker: EmbeddedBroker | None = None
     if not settings.kafka.bootstrap_servers:
         broker = EmbeddedBroker(log_path=workdir / "broker.log")
         stack.callback(broker.stop)
@@ -339,26 +355,24 @@ def _run(args: argparse.Namespace, workdir: Path, stop: StopFlag,
         stack.callback(publisher.stop)
         publisher.start()
         print(f"publishing {feed} at {args.speed:g}× real time", flush=True)
-    code = _watch(stop, printer, worker, publisher)
-    print(f"stopping ({stop.reason or 'worker exited'}) after "
+    code = _watch(stop, printer, worker, publisher, broker)
+    print(f"stopping ({stop.reason}) after "
           f"{time.monotonic() - started:.0f} s: {_summary(printer, publisher)}", flush=True)
     return code
 
 
 def _watch(stop: StopFlag, printer: AlertPrinter, worker: WorkerProcess,
-           publisher: Publisher | None) -> int:
-    """Print alerts until stopped; 1 if the worker or the publisher failed."""
+           publisher: Publisher | None, broker: EmbeddedBroker | None = None) -> int:
+    """Print alerts until stopped; 1 if the broker, the worker or the publisher failed."""
     next_status = time.monotonic() + STATUS_EVERY_S
     reported_done = False
     while not stop.event.is_set():
         printer.poll(0.5)
-        code = worker.exit_code()
-        if code is not None:
-            print(f"error: the worker exited with code {code}; last lines of "
-                  f"{worker.log_path}:\n{worker.tail()}", file=sys.stderr)
-            return 1
-        if publisher is not None and publisher.error is not None:
-            print(f"error: publishing failed: {publisher.error!r}", file=sys.stderr)
+        failure = _failure(worker, publisher, broker)
+        if failure is not None:
+            reason, detail = failure
+            print(f"error: {reason}{detail}", file=sys.stderr)
+            stop.set(reason)
             return 1
         if publisher is not None and publisher.done and not reported_done:
             reported_done = True
@@ -368,6 +382,23 @@ def _watch(stop: StopFlag, printer: AlertPrinter, worker: WorkerProcess,
             next_status += STATUS_EVERY_S
             print(f"… {_summary(printer, publisher)}", flush=True)
     return 0
+
+
+def _failure(worker: WorkerProcess, publisher: Publisher | None,
+             broker: EmbeddedBroker | None) -> tuple[str, str] | None:
+    """What died, and what to show about it: the run is pointless without any of them
+    (a dead broker left the run printing status lines for minutes)."""
+    if broker is not None and (code := broker.exit_code()) is not None:
+        worker.stop_timeout_s = WORKER_STOP_NO_BROKER_S
+        return (f"the embedded broker exited with code {code}",
+                f" (its topics, in memory, are gone); last lines of {broker.log_path}:\n"
+                f"{log_tail(broker.log_path)}")
+    if (code := worker.exit_code()) is not None:
+        return (f"the worker exited with code {code}",
+                f"; last lines of {worker.log_path}:\n{worker.tail()}")
+    if publisher is not None and publisher.error is not None:
+        return "publishing failed", f": {publisher.error!r}"
+    return None
 
 
 def _summary(printer: AlertPrinter, publisher: Publisher | None) -> str:

@@ -7,6 +7,7 @@ traceback and leave nothing running.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -84,3 +85,47 @@ def test_a_second_run_works_and_ctrl_c_stops_everything(workdir: Path) -> None:
 
     with socket.socket() as s:
         assert s.connect_ex((host, int(port))) != 0, "the broker is still listening"
+
+
+def _children(pid: int) -> dict[int, str]:
+    """A process's children and their command lines (Linux ``/proc``)."""
+    kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return {int(k): Path(f"/proc/{k}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            for k in kids}
+
+
+def test_a_broker_that_dies_stops_the_run_with_an_error_and_its_log(workdir: Path) -> None:
+    """Without its broker nothing flows: the run must say so and stop, not go on
+    printing status lines (it did, for minutes, until this test)."""
+    proc = subprocess.Popen(gridwatch("run", "--workdir", str(workdir), *CITY),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    seen_alert = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if ALERT_LINE.match(line):
+                seen_alert.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert seen_alert.wait(90), "".join(lines)
+        kids = _children(proc.pid)
+        broker = [pid for pid, cmd in kids.items() if "--listener-url" in cmd]
+        worker = [pid for pid, cmd in kids.items() if "gridwatch.cli worker" in cmd]
+        assert len(broker) == 1 and len(worker) == 1, kids
+        os.kill(broker[0], signal.SIGKILL)
+        assert proc.wait(30) == 1, "".join(lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(5)
+    out = "".join(lines)
+    assert "error: the embedded broker exited with code -9" in out, out
+    assert "stopping (the embedded broker exited with code -9) after" in out, out
+    assert "broker.log" in out and "Traceback" not in out, out
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker[0], 0)  # stopped (and reaped) with the run
