@@ -159,7 +159,10 @@ class PresenceConfig(Section):
                                             "line, not 21 h, so the first morning without "
                                             "water or movement is found by mid-morning")
     silence_min_hours: float = Field(default=2.0, gt=0, description="no learned alert before "
-                                     "this: a nap, a long bath")
+                                     "this: a nap, a long bath. A home seen only through a "
+                                     "water meter reading this seldom or less often (a daily "
+                                     "NB-IoT meter; no motion sensor) is judged at its "
+                                     "readings, not between them")
     history_days: float = Field(default=7.0, ge=0, description="days of a household's own "
                                 "history before its lines are used (every weekday seen once); "
                                 "the fixed hours until then")

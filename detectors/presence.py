@@ -69,6 +69,8 @@ UNKNOWN, IN, OUT = 0, 1, 2
 PERSON, HOME = 0, 1
 INF = math.inf
 MISSED_PRIOR_N = 20.0  # outings the prior share of missed exits weighs as
+CADENCE_GAPS = 3  # gaps between a meter's readings before its cadence is trusted
+SAME_READ_S = 60.0  # readings closer than this are one report (a resend, a split message)
 COVERED = "covered"  # a quiet spell reported by raising the home's open no_usage
 
 
@@ -131,6 +133,8 @@ class _Home:
     rise: float = 0.0  # longest recent wait (h) from the night's end to the day's first sign
     rise_day: int = -1  # local day of the last morning learned (rise fades per day)
     rises: int = 0  # mornings learned
+    read_gap: float = INF  # the water meter's shortest gap between readings (s)
+    read_gaps: int = 0  # gaps that taught it
 
     __setstate__ = restore_slots
 
@@ -403,7 +407,9 @@ class Presence(DetectorBase):
         # a two-hourly meter, an outage's worth after one): use in it may predate an `out`
         # pass. A meter that reports only use reads about when it was used.
         gap = max(t - h.last_read, 0.0) if h.last_read > -INF else 0.0
-        span = gap if h.zeros else min(gap, HOUR)
+        if gap >= SAME_READ_S:
+            h.read_gap, h.read_gaps = min(h.read_gap, gap), h.read_gaps + 1
+        span = gap if h.zeros or self._coarse(h) else min(gap, HOUR)
         h.zeros = h.zeros or ev.value < nu.use_min_m3
         h.last_read = max(h.last_read, t)
         self._report(house, h, t, out, quiet=ev.value < nu.use_min_m3)
@@ -465,7 +471,8 @@ class Presence(DetectorBase):
         p = self.persons.get(h.pid)
         if not quiet or p is None or not p.confirm or p.ep_kind:
             return
-        plans = [x for x in (self._learned_stay(p), self._waking_stay(p)) if x and x.due <= t]
+        plans = [x for x in (self._learned_stay(p), self._waking_stay(p))
+                 if x and x.due <= t and not self._unproved(p, x)]
         if plans:
             plan, p.confirm = plans[0], False
             self._open(h.pid, p, _Plan(t, "stay_in", plan.start, plan.how, plan.limit_h), out)
@@ -593,7 +600,13 @@ class Presence(DetectorBase):
         return min(plans, key=lambda x: x.due) if plans else None
 
     def _stay_plan(self, p: _Person, hours: float) -> _Plan:
-        fixed = _Plan(p.last_seen + hours * HOUR, "stay_in", p.last_seen, "fixed", hours)
+        due = p.last_seen + hours * HOUR
+        h = self.homes.get(p.house or "")
+        if h is not None and self._reads_only(h):
+            # the outer bound, past a report the meter may lose (its next reading shows
+            # the day's water; with no use in it, the waiting line opens at once)
+            due = max(due, h.last_read + 2 * h.read_gap)
+        fixed = _Plan(due, "stay_in", p.last_seen, "fixed", (due - p.last_seen) / HOUR)
         plans = [fixed] if p.confirm else [fixed, *filter(None, (
             self._learned_stay(p), self._waking_stay(p)))]
         return min(plans, key=lambda x: x.due)
@@ -790,8 +803,25 @@ class Presence(DetectorBase):
         without any is judged at the deadline as before.
         """
         h = self.homes.get(p.house or "")
-        return plan.kind == "stay_in" and plan.how != "fixed" and h is not None \
-            and h.steady and h.heard < plan.due
+        if plan.kind != "stay_in" or plan.how == "fixed" or h is None:
+            return False
+        if self._reads_only(h):
+            return h.last_read < plan.due
+        return h.steady and h.heard < plan.due
+
+    def _coarse(self, h: _Home) -> bool:
+        """The home's water meter reads every few hours or less often (a daily NB-IoT
+        meter): a reading says water ran at some time since the one before, not when,
+        so it cannot show a silence shorter than its gap as the person's."""
+        return h.read_gaps >= CADENCE_GAPS and h.read_gap >= self.config.silence_min_hours * HOUR
+
+    def _reads_only(self, h: _Home) -> bool:
+        """The home is seen only through such a meter (no motion sensor): a silence there
+        is the person's only once the meter has read again, at or after its deadline.
+        Judged at once by the power meter's hourly reports, a home with a daily meter
+        had a stay_in every afternoon (its reading, at 01:39, the day's only sign),
+        resolved by the next night's reading."""
+        return h.motion_t == -INF and self._coarse(h)
 
     def _open_or_wait(self, pid: str, p: _Person, plan: _Plan, out: list[Decision]) -> None:
         if self._unproved(p, plan):
