@@ -230,4 +230,15 @@ class DeviceOfflineConfig(Section):
         default=12.0, gt=0, le=40, description="the longest silence a habit excuses, and the "
         "longest that teaches one: a night's sleep (early sleepers: 21:00-07:00 is 10 h). A data "
         "logger that lost 16-23 h on three evenings running (river's WaterFlow) is not asleep")
+    healing_rate: float = Field(
+        default=0.1, ge=0, description="silences this fleet's devices end by themselves "
+        "(past their own deadline, back within quiet_max_h), per device seen and month, from "
+        "which such silences are the network's habit rather than faults: an NB-IoT cell's "
+        "coverage gaps, a Zigbee gateway unplugged for the afternoon. From that rate on a "
+        "device is offline only past the silence healing_quantile of them ended within, so "
+        "a fleet that blips for hours every fortnight does not send a work order per blip, "
+        "and one whose silences are rare faults is judged by its own intervals. 0 = off")
+    healing_quantile: float = Field(default=0.95, gt=0, le=1,
+                                    description="the share of healed silences that end "
+                                    "before a device is offline, once healing_rate is reached")
     utc_offset_h: float = local_offset("the quiet hours")

@@ -53,6 +53,10 @@ QUIET_UNIT_S = 600.0  # quiet spells kept in 10-minute units, one byte each (40 
 QUIET_FADE = 0.97  # per day: a habit not seen for a month weighs under half
 OVERDUE = 1.5  # at a building verdict, a device silent this many intervals counts as silent
 AMOUNTS_KEPT = 255  # enough to tell; the count stops there
+HEAL_UNIT_S = 1800.0  # healed silences kept in half-hour bins
+HEAL_FADE = 0.97  # per day, as quiet hours: a month-old blip weighs under half
+MONTH_DAYS = 30.0
+HEAL_MIN = 20.0  # healed silences before a fleet habit is read: one device's are its quiet hours
 DEVICE, BUILDING = 0, 1
 
 
@@ -194,6 +198,11 @@ class DeviceOffline(DetectorBase):
         self.devices: dict[str, _Device] = {}
         self.buildings: dict[str, _Building] = {}
         self.heap: list[tuple[float, int, str]] = []
+        # silences devices ended by themselves, by length (half hours), fading per day
+        self.healed = [0.0] * (int(self._quiet_max / HEAL_UNIT_S) + 1)
+        self.healed_day = -1
+        self.healed_from = -1  # local day the first device was judged: the rate's exposure
+        self.heal_grace = 0.0  # the fleet's healing silence, when its rate is reached
 
     def shard_key(self, event: Event) -> str | None:
         if not isinstance(event, Iot) or not self.config.enabled:
@@ -253,11 +262,14 @@ class DeviceOffline(DetectorBase):
         # a gap we judged, or one spanning its building's outage, is not the device's own loss
         b = self.buildings.get(d.building) if d.building else None
         outage = b.outage_t if b is not None else -math.inf
-        if self._quiet and ev.t > d.last:
+        if ev.t > d.last:
             clock = d.data or d.hb
-            if clock is not None and ev.t - d.last >= QUIET_SLOTS * clock.iv:
+            long_gap = clock is not None and ev.t - d.last >= QUIET_SLOTS * clock.iv
+            if long_gap and outage <= d.last:  # (a building's cut is its own finding)
+                self._learn_healing(d, ev.t)
+            if self._quiet and long_gap:
                 self._learn_quiet(d, ev.t)
-            elif d.quiet is not None:
+            elif self._quiet and d.quiet is not None:
                 self._fade_quiet(d, ev.t)
         if ev.metric == self.config.heartbeat_metric:
             if d.hb is None:
@@ -323,6 +335,49 @@ class DeviceOffline(DetectorBase):
                 q[k], q[24 + k] = units, q[k]
             elif units > q[24 + k]:
                 q[24 + k] = units
+
+    def _learn_healing(self, d: _Device, t: float) -> None:
+        """A silence past the device's own deadline that it ended by itself within
+        ``quiet_max_h``: one more sign of how this fleet's network behaves.
+
+        Judged by the device's own deadline (its clocks and quiet hours), not the
+        fleet's grace, so the grace does not hide the blips that set it.
+        """
+        if not self.config.healing_rate or t - d.last > self._quiet_max:
+            return
+        judged = self._interval(d)
+        if judged is None or t <= self._deadline(d, judged[0], own=True):
+            return
+        self._fade_healed(t)
+        self.healed[int((t - d.last) / HEAL_UNIT_S)] += 1.0
+        grace, self.heal_grace = self.heal_grace, self._healing_grace()
+        if self.heal_grace < grace:
+            self._queued_bound = False  # deadlines moved sooner than entries queued (see _overdue)
+
+    def _fade_healed(self, t: float) -> None:
+        day = hour_index(t, self._off) // 24
+        if day > self.healed_day >= 0:
+            f = HEAL_FADE ** (day - self.healed_day)
+            self.healed = [x * f for x in self.healed]
+        self.healed_day = max(self.healed_day, day)
+
+    def _healing_grace(self) -> float:
+        """The silence ``healing_quantile`` of healed ones ended within, once they come at
+        ``healing_rate`` per device and month (their fading sum over the days it spans,
+        faded alike) and number ``HEAL_MIN``; 0 before: this fleet's silences are faults,
+        judged device by device."""
+        total = sum(self.healed)
+        span = self.healed_day - max(self.healed_from, 0) + 1
+        days = (1.0 - HEAL_FADE ** span) / (1.0 - HEAL_FADE)
+        if total < HEAL_MIN or \
+                total * MONTH_DAYS / days < self.config.healing_rate * len(self.devices):
+            return 0.0
+        need, acc = self.config.healing_quantile * total, 0.0
+        for k, x in enumerate(self.healed):
+            acc += x
+            if acc >= need:
+                return (k + 1) * HEAL_UNIT_S
+        return len(self.healed) * HEAL_UNIT_S
 
     def _fade_quiet(self, d: _Device, t: float) -> None:
         day = hour_index(t, self._off) // 24
@@ -407,9 +462,13 @@ class DeviceOffline(DetectorBase):
         needed = math.log(self.config.max_false_rate) / math.log(loss) + 0.5
         return None if needed > MAX_FACTOR else min(max(self.config.factor, needed), MAX_FACTOR)
 
-    def _deadline(self, d: _Device, silence: float) -> float:
+    def _deadline(self, d: _Device, silence: float, own: bool = False) -> float:
+        """From the anchor, the device's own silence (clocks, quiet hours), or the fleet's
+        healing silence if longer (``own``: without it)."""
         if d.quiet is not None:
             silence = max(silence, self._quiet_gap(d))
+        if not own:
+            silence = max(silence, self.heal_grace)
         return d.anchor + max(silence, self.config.min_silence_s)
 
     def _schedule(self, key: str, d: _Device) -> None:
@@ -427,6 +486,8 @@ class DeviceOffline(DetectorBase):
 
     def _arm(self, key: str, d: _Device) -> None:
         d.armed = True
+        if self.healed_from < 0:
+            self.healed_from = hour_index(d.last, self._off) // 24
         building = self.registry.building_of_device(key)
         if building is None:
             return
@@ -538,6 +599,8 @@ class DeviceOffline(DetectorBase):
         quiet = self._quiet_gap(d) if status == "firing" else 0.0
         if quiet > max(silence, self.config.min_silence_s):  # its habit set the deadline
             evidence["usual_quiet_h"] = round(self._quiet_spell(d) / HOUR, 2)
+        if status == "firing" and self.heal_grace > max(silence, quiet):
+            evidence["fleet_heals_within_h"] = round(self.heal_grace / HOUR, 2)
         if status == "resolved":
             evidence["offline_hours"] = round((t - d.last) / HOUR, 2)
         return self.decision("device_offline", "device", key, status, severity,  # type: ignore[arg-type]

@@ -494,3 +494,44 @@ def test_a_meter_never_reading_zero_and_missing_slots_reports_on_use() -> None:
         dead = [e for e in uses + beats if e.t < T0 + 18 * 24 * H]
         got = play(detector(utc_offset_h=0.0), dead, 22 * 24 * H)
         assert [(d.status, d.evidence["judged_by"]) for d in got] == [("firing", "heartbeat")]
+
+
+# ------------------------------------------------------------ a fleet that blips
+def fleet(n: int, days: int, blips: dict[str, list[tuple[float, float]]]) -> list[Iot]:
+    """``n`` hourly meters for ``days``; each silent over its ``blips`` (hours from T0)."""
+    events: list[Iot] = []
+    for i in range(n):
+        dev = f"wm-{i}"
+        gaps = blips.get(dev, [])
+        events += [e for e in periodic(dev, H, 0, days * 24 * H, phase=i * 60.0)
+                   if not any(a * H <= e.t - T0 < b * H for a, b in gaps)]
+    return events
+
+
+def test_a_fleet_whose_devices_blip_for_hours_is_alerted_past_its_blips_only() -> None:
+    """An NB-IoT fleet: each of 40 meters falls silent for 4-6 h about every ten days and
+    comes back by itself (a second independent city's meters did; 815 alerts in three
+    weeks, one per blip, for six real faults). Once twenty such silences have been seen
+    at that rate, a blip raises nothing and a dead meter is found past the blips' length,
+    with the fleet's figure in its evidence."""
+    rng = random.Random(7)
+    blips = {f"wm-{i}": [(s, s + rng.uniform(4, 6)) for s in
+                         (rng.uniform(24, 240), rng.uniform(250, 480))] for i in range(40)}
+    blips["wm-0"] = [(500.0, 600.0)]  # dead for 100 h on day 20
+    blips["wm-1"] = [(520.0, 525.0)]  # one more blip, late
+    got = firings(play(detector(), fleet(40, 26, blips), 26 * 24 * H))
+    late = [d for d in got if d.start >= T0 + 480 * H]
+    assert [d.subject_id for d in late] == ["wm-0"]
+    assert 6.0 <= (late[0].t - late[0].start) / H <= 7.5
+    assert late[0].evidence["fleet_heals_within_h"] == (late[0].t - late[0].start) / H
+
+
+def test_a_fleet_whose_silences_are_rare_faults_is_judged_by_each_clock() -> None:
+    """Two of 40 meters blip in a fortnight: faults, not the network's habit; each is
+    alerted at its own 3.5 intervals, as with the fleet rule off."""
+    blips = {"wm-3": [(100.0, 105.0)], "wm-9": [(200.0, 206.0)], "wm-0": [(300.0, 400.0)]}
+    events = fleet(40, 16, blips)
+    got = firings(play(detector(), events, 16 * 24 * H))
+    assert [(d.subject_id, (d.t - d.start) / H) for d in got] == \
+        [("wm-3", 3.5), ("wm-9", 3.5), ("wm-0", 3.5)]
+    assert brief(got) == brief(firings(play(detector(healing_rate=0), events, 16 * 24 * H)))
