@@ -115,6 +115,21 @@ class _Clock:
 
 
 @dataclass(slots=True)
+class _Fleet:
+    """The devices of one grid (a compound's NB-IoT cell, its gateways): the silences
+    they ended by themselves, by length in half hours, fading per day. A grid is wholly
+    on one partition, so live and replay pool the same devices."""
+
+    healed: list[float]
+    day: int = -1  # local day of the last fading
+    since: int = -1  # local day its first device was judged: the rate's exposure
+    devices: int = 0  # devices judged
+    grace: float = 0.0  # its healing silence, once their rate is reached
+
+    __setstate__ = restore_slots
+
+
+@dataclass(slots=True)
 class _Device:
     last: float  # newest message of any kind
     anchor: float  # silence is measured from here: ``last``, or a building's return
@@ -130,6 +145,7 @@ class _Device:
     qday: int = -1  # local day of the quiet hours' last fading
     amounts: int = 0  # readings of a use metric (``use_metrics``), at most AMOUNTS_KEPT
     idle: bool = False  # one of them was zero: it reports when nothing was used, too
+    fleet: _Fleet | None = None  # its grid's, once judged
 
     __setstate__ = restore_slots  # a checkpoint from before a field existed still restores
 
@@ -198,11 +214,7 @@ class DeviceOffline(DetectorBase):
         self.devices: dict[str, _Device] = {}
         self.buildings: dict[str, _Building] = {}
         self.heap: list[tuple[float, int, str]] = []
-        # silences devices ended by themselves, by length (half hours), fading per day
-        self.healed = [0.0] * (int(self._quiet_max / HEAL_UNIT_S) + 1)
-        self.healed_day = -1
-        self.healed_from = -1  # local day the first device was judged: the rate's exposure
-        self.heal_grace = 0.0  # the fleet's healing silence, when its rate is reached
+        self.fleets: dict[str, _Fleet] = {}  # by grid (the device id if unregistered)
 
     def shard_key(self, event: Event) -> str | None:
         if not isinstance(event, Iot) or not self.config.enabled:
@@ -257,6 +269,11 @@ class DeviceOffline(DetectorBase):
     def restore(self, blob: bytes) -> None:
         super().restore(blob)
         self._queued_bound = False  # queued under another config, maybe (see __init__)
+        if not hasattr(self, "fleets") or not self.fleets:  # a checkpoint from before them
+            self.fleets = {}
+            for key, d in self.devices.items():
+                if d.armed:
+                    self._join_fleet(key, d)
 
     def _tick(self, d: _Device, ev: Iot) -> None:
         # a gap we judged, or one spanning its building's outage, is not the device's own loss
@@ -343,41 +360,37 @@ class DeviceOffline(DetectorBase):
         Judged by the device's own deadline (its clocks and quiet hours), not the
         fleet's grace, so the grace does not hide the blips that set it.
         """
-        if not self.config.healing_rate or t - d.last > self._quiet_max:
+        f = d.fleet
+        if f is None or not self.config.healing_rate or t - d.last > self._quiet_max:
             return
         judged = self._interval(d)
         if judged is None or t <= self._deadline(d, judged[0], own=True):
             return
-        self._fade_healed(t)
-        self.healed[int((t - d.last) / HEAL_UNIT_S)] += 1.0
-        grace, self.heal_grace = self.heal_grace, self._healing_grace()
-        if self.heal_grace < grace:
+        day = hour_index(t, self._off) // 24
+        if day > f.day >= 0:
+            fade = HEAL_FADE ** (day - f.day)
+            f.healed = [x * fade for x in f.healed]
+        f.day = max(f.day, day)
+        f.healed[min(int((t - d.last) / HEAL_UNIT_S), len(f.healed) - 1)] += 1.0
+        grace, f.grace = f.grace, self._healing_grace(f)
+        if f.grace < grace:
             self._queued_bound = False  # deadlines moved sooner than entries queued (see _overdue)
 
-    def _fade_healed(self, t: float) -> None:
-        day = hour_index(t, self._off) // 24
-        if day > self.healed_day >= 0:
-            f = HEAL_FADE ** (day - self.healed_day)
-            self.healed = [x * f for x in self.healed]
-        self.healed_day = max(self.healed_day, day)
-
-    def _healing_grace(self) -> float:
+    def _healing_grace(self, f: _Fleet) -> float:
         """The silence ``healing_quantile`` of healed ones ended within, once they come at
         ``healing_rate`` per device and month (their fading sum over the days it spans,
         faded alike) and number ``HEAL_MIN``; 0 before: this fleet's silences are faults,
         judged device by device."""
-        total = sum(self.healed)
-        span = self.healed_day - max(self.healed_from, 0) + 1
-        days = (1.0 - HEAL_FADE ** span) / (1.0 - HEAL_FADE)
-        if total < HEAL_MIN or \
-                total * MONTH_DAYS / days < self.config.healing_rate * len(self.devices):
+        total = sum(f.healed)
+        days = (1.0 - HEAL_FADE ** (f.day - max(f.since, 0) + 1)) / (1.0 - HEAL_FADE)
+        if total < HEAL_MIN or total * MONTH_DAYS / days < self.config.healing_rate * f.devices:
             return 0.0
         need, acc = self.config.healing_quantile * total, 0.0
-        for k, x in enumerate(self.healed):
+        for k, x in enumerate(f.healed):
             acc += x
             if acc >= need:
                 return (k + 1) * HEAL_UNIT_S
-        return len(self.healed) * HEAL_UNIT_S
+        return len(f.healed) * HEAL_UNIT_S
 
     def _fade_quiet(self, d: _Device, t: float) -> None:
         day = hour_index(t, self._off) // 24
@@ -467,8 +480,8 @@ class DeviceOffline(DetectorBase):
         healing silence if longer (``own``: without it)."""
         if d.quiet is not None:
             silence = max(silence, self._quiet_gap(d))
-        if not own:
-            silence = max(silence, self.heal_grace)
+        if not own and d.fleet is not None:
+            silence = max(silence, d.fleet.grace)
         return d.anchor + max(silence, self.config.min_silence_s)
 
     def _schedule(self, key: str, d: _Device) -> None:
@@ -486,8 +499,7 @@ class DeviceOffline(DetectorBase):
 
     def _arm(self, key: str, d: _Device) -> None:
         d.armed = True
-        if self.healed_from < 0:
-            self.healed_from = hour_index(d.last, self._off) // 24
+        self._join_fleet(key, d)
         building = self.registry.building_of_device(key)
         if building is None:
             return
@@ -497,6 +509,15 @@ class DeviceOffline(DetectorBase):
         if b is None:
             b = self.buildings[d.building] = _Building(building, grid)
         b.devices.append(key)
+
+    def _join_fleet(self, key: str, d: _Device) -> None:
+        grid = self.registry.device_grid(key) or key
+        f = self.fleets.get(grid)
+        if f is None:
+            f = self.fleets[grid] = _Fleet([0.0] * (int(self._quiet_max / HEAL_UNIT_S) + 1),
+                                           since=hour_index(d.last, self._off) // 24)
+        f.devices += 1
+        d.fleet = f
 
     def next_due(self) -> float:
         """The heap's earliest entry (stale ones included: popping them is ``advance``'s)."""
@@ -599,8 +620,9 @@ class DeviceOffline(DetectorBase):
         quiet = self._quiet_gap(d) if status == "firing" else 0.0
         if quiet > max(silence, self.config.min_silence_s):  # its habit set the deadline
             evidence["usual_quiet_h"] = round(self._quiet_spell(d) / HOUR, 2)
-        if status == "firing" and self.heal_grace > max(silence, quiet):
-            evidence["fleet_heals_within_h"] = round(self.heal_grace / HOUR, 2)
+        grace = d.fleet.grace if d.fleet is not None else 0.0
+        if status == "firing" and grace > max(silence, quiet):
+            evidence["fleet_heals_within_h"] = round(grace / HOUR, 2)
         if status == "resolved":
             evidence["offline_hours"] = round((t - d.last) / HOUR, 2)
         return self.decision("device_offline", "device", key, status, severity,  # type: ignore[arg-type]

@@ -508,6 +508,15 @@ def fleet(n: int, days: int, blips: dict[str, list[tuple[float, float]]]) -> lis
     return events
 
 
+def one_grid(n: int) -> Registry:
+    """``n`` public meters of grid g-1: a fleet (the fleet is a grid's devices)."""
+    reg = Registry()
+    reg.put("grids", {"grid_id": "g-1"})
+    for i in range(n):
+        reg.put("devices", {"device_id": f"wm-{i}", "house_id": "", "grid_id": "g-1"})
+    return reg
+
+
 def test_a_fleet_whose_devices_blip_for_hours_is_alerted_past_its_blips_only() -> None:
     """An NB-IoT fleet: each of 40 meters falls silent for 4-6 h about every ten days and
     comes back by itself (a second independent city's meters did; 815 alerts in three
@@ -519,7 +528,7 @@ def test_a_fleet_whose_devices_blip_for_hours_is_alerted_past_its_blips_only() -
                          (rng.uniform(24, 240), rng.uniform(250, 480))] for i in range(40)}
     blips["wm-0"] = [(500.0, 600.0)]  # dead for 100 h on day 20
     blips["wm-1"] = [(520.0, 525.0)]  # one more blip, late
-    got = firings(play(detector(), fleet(40, 26, blips), 26 * 24 * H))
+    got = firings(play(detector(one_grid(40)), fleet(40, 26, blips), 26 * 24 * H))
     late = [d for d in got if d.start >= T0 + 480 * H]
     assert [d.subject_id for d in late] == ["wm-0"]
     assert 6.0 <= (late[0].t - late[0].start) / H <= 7.5
@@ -531,7 +540,39 @@ def test_a_fleet_whose_silences_are_rare_faults_is_judged_by_each_clock() -> Non
     alerted at its own 3.5 intervals, as with the fleet rule off."""
     blips = {"wm-3": [(100.0, 105.0)], "wm-9": [(200.0, 206.0)], "wm-0": [(300.0, 400.0)]}
     events = fleet(40, 16, blips)
-    got = firings(play(detector(), events, 16 * 24 * H))
+    got = firings(play(detector(one_grid(40)), events, 16 * 24 * H))
     assert [(d.subject_id, (d.t - d.start) / H) for d in got] == \
         [("wm-3", 3.5), ("wm-9", 3.5), ("wm-0", 3.5)]
-    assert brief(got) == brief(firings(play(detector(healing_rate=0), events, 16 * 24 * H)))
+    assert brief(got) == brief(firings(play(detector(one_grid(40), healing_rate=0), events,
+                                            16 * 24 * H)))
+
+
+def test_each_grid_is_its_own_fleet() -> None:
+    """The blips of one grid's network say nothing of another's: the same blipping fleet
+    spread one meter per grid (as on 40 partitions) never pools, and every blip is
+    alerted, as replay and a worker of any partition count agree it must be."""
+    rng = random.Random(7)
+    blips = {f"wm-{i}": [(s, s + rng.uniform(4, 6)) for s in
+                         (rng.uniform(24, 240), rng.uniform(250, 480))] for i in range(40)}
+    reg = Registry()
+    for i in range(40):
+        reg.put("devices", {"device_id": f"wm-{i}", "house_id": "", "grid_id": f"g-{i}"})
+    got = firings(play(detector(reg), fleet(40, 21, blips), 21 * 24 * H))
+    assert len(got) == 80 and all("fleet_heals_within_h" not in d.evidence for d in got)
+
+
+def test_a_checkpoint_from_before_fleets_restores_with_each_device_in_its_grid() -> None:
+    events = fleet(40, 3, {})
+    det = detector(one_grid(40))
+    play(det, events, 3 * 24 * H)
+    state = pickle.loads(det.snapshot())
+    del state["fleets"]
+    for d in state["devices"].values():
+        d.fleet = None  # (as a checkpoint written before the field: restore_slots' default)
+    old = detector(one_grid(40))
+    old.restore(pickle.dumps(state))
+    assert list(old.fleets) == ["g-1"] and old.fleets["g-1"].devices == 40
+    assert all(d.fleet is old.fleets["g-1"] for d in old.devices.values())
+    again = detector(one_grid(40))
+    again.restore(old.snapshot())  # and the shared fleet survives a round trip
+    assert all(d.fleet is again.fleets["g-1"] for d in again.devices.values())
