@@ -214,7 +214,7 @@ class DeviceOffline(DetectorBase):
         self.devices: dict[str, _Device] = {}
         self.buildings: dict[str, _Building] = {}
         self.heap: list[tuple[float, int, str]] = []
-        self.fleets: dict[str, _Fleet] = {}  # by grid (the device id if unregistered)
+        self.fleets: dict[str, _Fleet] = {}  # by grid
 
     def shard_key(self, event: Event) -> str | None:
         if not isinstance(event, Iot) or not self.config.enabled:
@@ -511,7 +511,11 @@ class DeviceOffline(DetectorBase):
         b.devices.append(key)
 
     def _join_fleet(self, key: str, d: _Device) -> None:
-        grid = self.registry.device_grid(key) or key
+        """Into its grid's fleet; a device the registry places in no grid has none (a
+        fleet of one is its quiet hours' business)."""
+        grid = self.registry.device_grid(key)
+        if grid is None:
+            return
         f = self.fleets.get(grid)
         if f is None:
             f = self.fleets[grid] = _Fleet([0.0] * (int(self._quiet_max / HEAL_UNIT_S) + 1),
