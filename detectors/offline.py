@@ -269,8 +269,7 @@ class DeviceOffline(DetectorBase):
     def restore(self, blob: bytes) -> None:
         super().restore(blob)
         self._queued_bound = False  # queued under another config, maybe (see __init__)
-        if not hasattr(self, "fleets") or not self.fleets:  # a checkpoint from before them
-            self.fleets = {}
+        if not self.fleets:  # a checkpoint from before them (or none yet): place the devices
             for key, d in self.devices.items():
                 if d.armed:
                     self._join_fleet(key, d)

@@ -800,7 +800,10 @@ class Presence(DetectorBase):
         Silence of the sensors is not silence of the person. Where the home has
         regular reporters (a meter sending zero readings, heartbeats), the
         learned verdict waits for one of them at or after the deadline; a home
-        without any is judged at the deadline as before.
+        without any is judged at the deadline as before. A home seen only through
+        a coarse water meter (:meth:`_reads_only`) waits for that meter itself:
+        the power meter's reports say the devices are alive, not that water did
+        not run.
         """
         h = self.homes.get(p.house or "")
         if plan.kind != "stay_in" or plan.how == "fixed" or h is None:
