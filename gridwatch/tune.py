@@ -112,11 +112,15 @@ def sweep(feeds: list[Path], registry_dir: Path, path: str, values: list[Any], o
 
 
 def choose(points: list[Point], budget: float | None) -> Point | None:
-    """The value within the alert budget with the best recall (then the most alerts)."""
+    """The value within the alert budget with the best recall, then the fewest alerts
+    (at equal recall the rest are false); without a truth file, the most sensitive value
+    within the budget (the most alerts)."""
     within = [p for p in points if budget is None or p.episodes_per_day <= budget]
     if not within:
         return None
-    return max(within, key=lambda p: (p.recall or 0.0, p.episodes_per_day))
+    if all(p.recall is None for p in within):
+        return max(within, key=lambda p: p.episodes_per_day)
+    return max(within, key=lambda p: (p.recall or 0.0, -p.episodes_per_day))
 
 
 def write_sweep_report(out: Path, path: str, points: list[Point], best: Point | None,
