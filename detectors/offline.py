@@ -371,9 +371,12 @@ class DeviceOffline(DetectorBase):
             f.healed = [x * fade for x in f.healed]
         f.day = max(f.day, day)
         f.healed[min(int((t - d.last) / HEAL_UNIT_S), len(f.healed) - 1)] += 1.0
-        grace, f.grace = f.grace, self._healing_grace(f)
-        if f.grace < grace:
-            self._queued_bound = False  # deadlines moved sooner than entries queued (see _overdue)
+        grace = self._healing_grace(f)
+        if grace and f.grace:  # while blips keep coming the figure only grows: deadlines
+            grace = max(grace, f.grace)  # do not wobble, and none moves before its heap entry
+        elif f.grace:
+            self._queued_bound = False  # they stopped: deadlines sooner than queued (_overdue)
+        f.grace = grace
 
     def _healing_grace(self, f: _Fleet) -> float:
         """The silence ``healing_quantile`` of healed ones ended within, once they come at
