@@ -45,7 +45,7 @@ from streams.worker import worker_settings
 
 STATUS_EVERY_S = 10.0
 WORKER_STOP_S = 20.0
-WORKER_STOP_NO_BROKER_S = 3.0  # its last checkpoint cannot reach a dead broker anyway
+WORKER_STOP_NO_BROKER_S = 3.0  # what is left to deliver cannot reach a dead broker anyway
 COLORS = {"red": "\033[31m", "orange": "\033[33m", "yellow": "\033[93m", "blue": "\033[36m"}
 RESET = "\033[0m"
 
@@ -181,13 +181,13 @@ class CountingProducer:
     def flush(self, timeout: float | None = None) -> None:
         self.producer.flush(timeout)
 
-    def close(self) -> None:
-        """Deliver what is buffered, within 5 s. With the broker gone it cannot: say so
-        and leave the rest to the producer's daemon thread, which dies with us."""
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Deliver what is buffered, within ``timeout_s``. With the broker gone it cannot:
+        say so and leave the rest to the producer's daemon thread, which dies with us."""
         from kafka.errors import KafkaError
 
         try:
-            self.producer.close(timeout=5)
+            self.producer.close(timeout=timeout_s)
         except KafkaError as exc:
             print(f"publisher: messages still buffered were not delivered ({exc})",
                   file=sys.stderr)
@@ -216,6 +216,7 @@ class Publisher:
                                                        linger_ms=5, acks=1))
         self.error: BaseException | None = None
         self.done = False
+        self.stop_timeout_s = 10.0  # to finish its send and deliver its buffer
         self.thread = threading.Thread(target=self._run, name="publisher", daemon=True)
 
     def start(self) -> None:
@@ -234,8 +235,8 @@ class Publisher:
 
     def stop(self) -> None:
         self.stop_event.set()
-        self.thread.join(10)
-        self.producer.close()
+        self.thread.join(self.stop_timeout_s)
+        self.producer.close(min(self.stop_timeout_s, 5.0))
 
 
 class AlertPrinter:
@@ -390,6 +391,8 @@ def _failure(worker: WorkerProcess, publisher: Publisher | None,
     (a dead broker left the run printing status lines for minutes)."""
     if broker is not None and (code := broker.exit_code()) is not None:
         worker.stop_timeout_s = WORKER_STOP_NO_BROKER_S
+        if publisher is not None:  # a send blocked on a dead broker's metadata never ends
+            publisher.stop_timeout_s = WORKER_STOP_NO_BROKER_S
         return (f"the embedded broker exited with code {code}",
                 f" (its topics, in memory, are gone); last lines of {broker.log_path}:\n"
                 f"{log_tail(broker.log_path)}")

@@ -118,7 +118,7 @@ def test_a_broker_that_dies_stops_the_run_with_an_error_and_its_log(workdir: Pat
         worker = [pid for pid, cmd in kids.items() if "gridwatch.cli worker" in cmd]
         assert len(broker) == 1 and len(worker) == 1, kids
         os.kill(broker[0], signal.SIGKILL)
-        assert proc.wait(30) == 1, "".join(lines)
+        assert proc.wait(20) == 1, "".join(lines)
     finally:
         if proc.poll() is None:
             proc.kill()
