@@ -45,7 +45,7 @@ from streams.worker import worker_settings
 
 STATUS_EVERY_S = 10.0
 WORKER_STOP_S = 20.0
-WORKER_STOP_NO_BROKER_S = 3.0  # what is left to deliver cannot reach a dead broker anyway
+STOP_NO_BROKER_S = 3.0  # worker and publisher: what is left cannot reach a dead broker
 COLORS = {"red": "\033[31m", "orange": "\033[33m", "yellow": "\033[93m", "blue": "\033[36m"}
 RESET = "\033[0m"
 
@@ -374,6 +374,8 @@ def _watch(stop: StopFlag, printer: AlertPrinter, worker: WorkerProcess,
             reason, detail = failure
             print(f"error: {reason}{detail}", file=sys.stderr)
             stop.set(reason)
+            if broker is not None and broker.exit_code() is not None:
+                _no_broker_to_wait_for(worker, publisher)
             return 1
         if publisher is not None and publisher.done and not reported_done:
             reported_done = True
@@ -385,14 +387,19 @@ def _watch(stop: StopFlag, printer: AlertPrinter, worker: WorkerProcess,
     return 0
 
 
+def _no_broker_to_wait_for(worker: WorkerProcess, publisher: Publisher | None) -> None:
+    """Short stops: the worker's last checkpoint and the publisher's buffer cannot be
+    delivered, and a send blocked on a dead broker's metadata never ends."""
+    worker.stop_timeout_s = STOP_NO_BROKER_S
+    if publisher is not None:
+        publisher.stop_timeout_s = STOP_NO_BROKER_S
+
+
 def _failure(worker: WorkerProcess, publisher: Publisher | None,
              broker: EmbeddedBroker | None) -> tuple[str, str] | None:
     """What died, and what to show about it: the run is pointless without any of them
     (a dead broker left the run printing status lines for minutes)."""
     if broker is not None and (code := broker.exit_code()) is not None:
-        worker.stop_timeout_s = WORKER_STOP_NO_BROKER_S
-        if publisher is not None:  # a send blocked on a dead broker's metadata never ends
-            publisher.stop_timeout_s = WORKER_STOP_NO_BROKER_S
         return (f"the embedded broker exited with code {code}",
                 f" (its topics, in memory, are gone); last lines of {broker.log_path}:\n"
                 f"{log_tail(broker.log_path)}")

@@ -151,61 +151,16 @@ def test_idle_advance_fires_a_silence_alert_while_no_data_arrives(
     assert time.monotonic() - start < 60
 
 
-def test_live_alerts_equal_replay_on_a_simulated_city(
-        e2e_settings: Callable[..., Settings], worker: Any, topic: Any, tmp_path: Any) -> None:
-    """The live path (router, per-source alignment, partition engines) gives the
-    alerts replay gives, although three topics are read at their own pace. Only
-    what falls due before the last event time minus the allowed lateness is
-    compared: live, the rest waits for more data or the idle clock."""
-    from gridwatch.registry import Registry
-    from gridwatch.replay import replay
-    from gridwatch.simulate import simulate
-    from gridwatch.simulate.publish import publish
-    from streams.worker import worker_settings
-
-    city = tmp_path / "city"
-    simulate(city, persons=80, days=5, seed=7)
-    settings = e2e_settings()
-    replayed = tmp_path / "replay.jsonl"
-    replay([city / "feed.jsonl"], Registry.from_dir(city / "registry"),
-           worker_settings(None, None), replayed, show_progress=False)
-    last = max(datetime.fromisoformat(orjson.loads(line)["ts"]).timestamp()
-               for line in (city / "feed.jsonl").open("rb"))
-    cutoff = last - settings.pipeline.allowed_lateness_s
-    expected = {(a["alert_id"], a["seq"]) for a in map(orjson.loads, replayed.open("rb"))
-                if datetime.fromisoformat(a["ts"]).timestamp() <= cutoff}
-    assert len(expected) >= 5, "the simulated city should produce alerts"
-    proc = worker(settings, registry=city / "registry")
-    t = settings.kafka.topics
-    publish(city, bootstrap=settings.kafka.bootstrap_servers, speed=0,
-            topics={"access": t.access, "iot": t.iot, "report": t.reports})
-    alerts = topic(settings, t.alerts)
-    alerts.wait_for(lambda v: {(a["alert_id"], a["seq"]) for a in v} >= expected,
-                    timeout_s=90, worker=proc)
-    got = {(a["alert_id"], a["seq"]) for a in alerts.settle(3.0)
-           if datetime.fromisoformat(a["ts"]).timestamp() <= cutoff}
-    assert got == expected
-
-
-def test_live_alerts_equal_replay_on_an_independently_simulated_city(
-        e2e_settings: Callable[..., Settings], worker: Any, topic: Any, tmp_path: Any) -> None:
-    """The same on a city of ``bench/other_city.py``, written by someone who read only the
-    contract: device clocks off by up to two minutes, lines up to 110 s late, messages
-    delivered twice, daily meters, devices that blip offline."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
+def live_equals_replay(city: Any, settings: Settings, worker: Any, topic: Any,
+                       tmp_path: Any, timeout_s: float) -> None:
+    """Replay ``city`` and publish it to a live worker: the alerts that fall due before
+    the last event time minus the allowed lateness are the same. (Live, the rest waits
+    for more data or the idle clock.)"""
     from gridwatch.registry import Registry
     from gridwatch.replay import replay
     from gridwatch.simulate.publish import publish
     from streams.worker import worker_settings
 
-    city = tmp_path / "city"
-    subprocess.run([sys.executable, str(Path(__file__).parents[1] / "bench" / "other_city.py"),
-                    "--out", str(city), "--persons", "150", "--days", "9", "--seed", "5"],
-                   check=True, capture_output=True, timeout=120)
-    settings = e2e_settings()
     replayed = tmp_path / "replay.jsonl"
     replay([city / "feed.jsonl"], Registry.from_dir(city / "registry"),
            worker_settings(None, None), replayed, show_progress=False)
@@ -221,7 +176,34 @@ def test_live_alerts_equal_replay_on_an_independently_simulated_city(
             topics={"access": t.access, "iot": t.iot, "report": t.reports})
     alerts = topic(settings, t.alerts)
     alerts.wait_for(lambda v: {(a["alert_id"], a["seq"]) for a in v} >= expected,
-                    timeout_s=120, worker=proc)
+                    timeout_s=timeout_s, worker=proc)
     got = {(a["alert_id"], a["seq"]) for a in alerts.settle(3.0)
            if datetime.fromisoformat(a["ts"]).timestamp() <= cutoff}
     assert got == expected
+
+
+def test_live_alerts_equal_replay_on_a_simulated_city(
+        e2e_settings: Callable[..., Settings], worker: Any, topic: Any, tmp_path: Any) -> None:
+    """The live path (router, per-source alignment, partition engines) gives the
+    alerts replay gives, although three topics are read at their own pace."""
+    from gridwatch.simulate import simulate
+
+    city = tmp_path / "city"
+    simulate(city, persons=80, days=5, seed=7)
+    live_equals_replay(city, e2e_settings(), worker, topic, tmp_path, timeout_s=90)
+
+
+def test_live_alerts_equal_replay_on_an_independently_simulated_city(
+        e2e_settings: Callable[..., Settings], worker: Any, topic: Any, tmp_path: Any) -> None:
+    """The same on a city of ``bench/other_city.py``, written by someone who read only the
+    contract: device clocks off by up to two minutes, lines up to 110 s late, messages
+    delivered twice, daily meters, devices that blip offline."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    city = tmp_path / "city"
+    subprocess.run([sys.executable, str(Path(__file__).parents[1] / "bench" / "other_city.py"),
+                    "--out", str(city), "--persons", "150", "--days", "9", "--seed", "5"],
+                   check=True, capture_output=True, timeout=120)
+    live_equals_replay(city, e2e_settings(), worker, topic, tmp_path, timeout_s=120)

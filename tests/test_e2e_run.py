@@ -7,6 +7,7 @@ traceback and leave nothing running.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,7 +52,10 @@ def test_run_for_a_duration_prints_alerts_and_stops_cleanly(workdir: Path) -> No
     assert worker_stopped(workdir)
 
 
-def test_a_second_run_works_and_ctrl_c_stops_everything(workdir: Path) -> None:
+@contextlib.contextmanager
+def run_until_an_alert(workdir: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """``gridwatch run`` in the background, its output collected, once it has printed an
+    alert line; killed on the way out if the test left it running."""
     proc = subprocess.Popen(gridwatch("run", "--workdir", str(workdir), *CITY),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
@@ -67,12 +72,17 @@ def test_a_second_run_works_and_ctrl_c_stops_everything(workdir: Path) -> None:
     reader.start()
     try:
         assert seen_alert.wait(90), "".join(lines)
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(45) == 0, "".join(lines)
+        yield proc, lines
     finally:
         if proc.poll() is None:
             proc.kill()
-    reader.join(5)
+        reader.join(5)
+
+
+def test_a_second_run_works_and_ctrl_c_stops_everything(workdir: Path) -> None:
+    with run_until_an_alert(workdir) as (proc, lines):
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(45) == 0, "".join(lines)
     out = "".join(lines)
     assert "stopping (interrupted)" in out and "Traceback" not in out, out
     assert "simulated city" not in out  # reused from the first run
@@ -97,32 +107,13 @@ def _children(pid: int) -> dict[int, str]:
 def test_a_broker_that_dies_stops_the_run_with_an_error_and_its_log(workdir: Path) -> None:
     """Without its broker nothing flows: the run must say so and stop, not go on
     printing status lines (it did, for minutes, until this test)."""
-    proc = subprocess.Popen(gridwatch("run", "--workdir", str(workdir), *CITY),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    seen_alert = threading.Event()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if ALERT_LINE.match(line):
-                seen_alert.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        assert seen_alert.wait(90), "".join(lines)
+    with run_until_an_alert(workdir) as (proc, lines):
         kids = _children(proc.pid)
         broker = [pid for pid, cmd in kids.items() if "--listener-url" in cmd]
         worker = [pid for pid, cmd in kids.items() if "gridwatch.cli worker" in cmd]
         assert len(broker) == 1 and len(worker) == 1, kids
         os.kill(broker[0], signal.SIGKILL)
         assert proc.wait(20) == 1, "".join(lines)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    reader.join(5)
     out = "".join(lines)
     assert "error: the embedded broker exited with code -9" in out, out
     assert "stopping (the embedded broker exited with code -9) after" in out, out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import random
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -281,8 +282,14 @@ def test_partitioned_engines_agree_with_one_engine_on_building_outages() -> None
     reg.put("grids", {"grid_id": "g-2"})
     for i in range(12):  # move b-2 to another grid: it lands on another partition
         reg.put("houses", {"house_id": f"h-b-2-{i}", "grid_id": "g-2", "building_id": "b-2"})
+    whole = on_three_partitions_as_on_one(reg, sorted(events, key=lambda e: e.t))
+    assert whole
+
+
+def on_three_partitions_as_on_one(reg: Registry, stream: list[Event]) -> list[dict[str, Any]]:
+    """The alerts of one engine owning every key, asserted equal to those of three
+    engines on the partitions the router would give; returns them."""
     settings_ = load_settings()
-    stream: list[Event] = sorted(events, key=lambda e: e.t)
 
     def engine(owns: object = None) -> Engine:
         det = DeviceOffline(settings_.detectors.device_offline, reg)
@@ -297,7 +304,8 @@ def test_partitioned_engines_agree_with_one_engine_on_building_outages() -> None
         eng = engine(owner(p, 3))
         parts += eng.process(evs) + eng.finish()
     key = lambda a: (a["alert_id"], a["seq"])  # noqa: E731
-    assert sorted(parts, key=key) == sorted(whole, key=key) and whole
+    assert sorted(parts, key=key) == sorted(whole, key=key)
+    return whole
 
 
 def test_the_registry_check_finds_buildings_across_grids() -> None:
@@ -508,6 +516,13 @@ def fleet(n: int, days: int, blips: dict[str, list[tuple[float, float]]]) -> lis
     return events
 
 
+def two_blips_each(rng: random.Random, n: int, last: float) -> dict[str, list[tuple[float, float]]]:
+    """Meters wm-0 … wm-n silent 4-6 h twice: once in days 1-10, once from day 10 to
+    ``last`` hours (about every ten days, as an NB-IoT cell's coverage gaps)."""
+    return {f"wm-{i}": [(s, s + rng.uniform(4, 6)) for s in
+                        (rng.uniform(24, 240), rng.uniform(250, last))] for i in range(n)}
+
+
 def one_grid(n: int) -> Registry:
     """``n`` public meters of grid g-1: a fleet (the fleet is a grid's devices)."""
     reg = Registry()
@@ -523,9 +538,7 @@ def test_a_fleet_whose_devices_blip_for_hours_is_alerted_past_its_blips_only() -
     weeks, one per blip, for six real faults). Once twenty such silences have been seen
     at that rate, a blip raises nothing and a dead meter is found past the blips' length,
     with the fleet's figure in its evidence."""
-    rng = random.Random(7)
-    blips = {f"wm-{i}": [(s, s + rng.uniform(4, 6)) for s in
-                         (rng.uniform(24, 240), rng.uniform(250, 480))] for i in range(40)}
+    blips = two_blips_each(random.Random(7), 40, last=480)
     blips["wm-0"] = [(500.0, 600.0)]  # dead for 100 h on day 20
     blips["wm-1"] = [(520.0, 525.0)]  # one more blip, late
     got = firings(play(detector(one_grid(40)), fleet(40, 26, blips), 26 * 24 * H))
@@ -551,9 +564,7 @@ def test_each_grid_is_its_own_fleet() -> None:
     """The blips of one grid's network say nothing of another's: the same blipping fleet
     spread one meter per grid (as on 40 partitions) never pools, and every blip is
     alerted, as replay and a worker of any partition count agree it must be."""
-    rng = random.Random(7)
-    blips = {f"wm-{i}": [(s, s + rng.uniform(4, 6)) for s in
-                         (rng.uniform(24, 240), rng.uniform(250, 480))] for i in range(40)}
+    blips = two_blips_each(random.Random(7), 40, last=480)
     reg = Registry()
     for i in range(40):
         reg.put("devices", {"device_id": f"wm-{i}", "house_id": "", "grid_id": f"g-{i}"})
@@ -585,24 +596,8 @@ def test_partitioned_engines_agree_with_one_engine_on_fleets_that_blip() -> None
     reg = Registry()
     for i in range(120):
         reg.put("devices", {"device_id": f"wm-{i}", "house_id": "", "grid_id": f"g-{i % 4}"})
-    blips = {f"wm-{i}": [(s, s + rng.uniform(4, 6)) for s in
-                         (rng.uniform(24, 240), rng.uniform(250, 420))] for i in range(120)}
+    blips = two_blips_each(rng, 120, last=420)
     blips["wm-5"] = [(430.0, 500.0)]
-    stream: list[Event] = sorted(fleet(120, 21, blips), key=lambda e: e.t)
-    settings_ = load_settings()
-
-    def engine(owns: object = None) -> Engine:
-        det = DeviceOffline(settings_.detectors.device_offline, reg)
-        if owns is None:
-            return Engine(settings_, reg, detectors=[det])
-        return Engine(settings_, reg, owns=owns, detectors=[det])  # type: ignore[arg-type]
-
-    one = engine()
-    whole = one.process(stream) + one.finish()
-    parts = []
-    for p, evs in split_by_partition(stream, [engine().detectors[0]], 3).items():
-        eng = engine(owner(p, 3))
-        parts += eng.process(evs) + eng.finish()
-    key = lambda a: (a["alert_id"], a["seq"])  # noqa: E731
-    assert sorted(parts, key=key) == sorted(whole, key=key)
+    whole = on_three_partitions_as_on_one(reg, sorted(fleet(120, 21, blips),
+                                                       key=lambda e: e.t))
     assert any("fleet_heals_within_h" in a["evidence"] for a in whole)
