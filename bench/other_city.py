@@ -161,6 +161,15 @@ REPORT_KINDS = {
 
 
 # --------------------------------------------------------------------------- model types
+
+def _maybe(out: list, r: random.Random, share: float, start: tuple[float, float],
+           length: tuple[float, float], purpose: str, route: str) -> None:
+    """On ``share`` of days, an outing starting within ``start`` (local hours) that lasts
+    within ``length`` hours: the shape of most routine trips."""
+    if r.random() < share:
+        s = r.uniform(*start)
+        out.append((s, s + r.uniform(*length), purpose, route))
+
 @dataclass
 class Grid:
     grid_id: str
@@ -958,39 +967,25 @@ class City:
         out = []
         if r.random() < 0.9:
             out.append((r.uniform(21.3, 23.8), 24 + r.uniform(2.8, 5.6), "night", "ped"))
-        if r.random() < 0.35:
-            s = r.uniform(15.6, 18)
-            out.append((s, s + r.uniform(0.5, 2), "errand", "ped"))
+        _maybe(out, r, 0.35, (15.6, 18), (0.5, 2), "errand", "ped")
         return out
 
     def _plan_irregular(self, p: Person, d: int, wd: int, off: bool, r: random.Random) -> list:
         out = []
-        if r.random() < 0.75:
-            s = r.uniform(11, 18.5)
-            out.append((s, s + r.uniform(1, 6), "errand", "ped"))
-        if r.random() < 0.3:
-            s = r.uniform(19.5, 22)
-            out.append((s, s + r.uniform(1, 3.5), "social", "ped"))
+        _maybe(out, r, 0.75, (11, 18.5), (1, 6), "errand", "ped")
+        _maybe(out, r, 0.3, (19.5, 22), (1, 3.5), "social", "ped")
         return out
 
     def _plan_late_sleeper(self, p: Person, d: int, wd: int, off: bool, r: random.Random) -> list:
         out = []
-        if r.random() < 0.7:
-            s = r.uniform(13, 17)
-            out.append((s, s + r.uniform(2, 6), "errand", "ped"))
-        if r.random() < 0.35:
-            s = r.uniform(20, 22.5)
-            out.append((s, s + r.uniform(1.5, 4), "social", "ped"))
+        _maybe(out, r, 0.7, (13, 17), (2, 6), "errand", "ped")
+        _maybe(out, r, 0.35, (20, 22.5), (1.5, 4), "social", "ped")
         return out
 
     def _plan_homemaker(self, p: Person, d: int, wd: int, off: bool, r: random.Random) -> list:
         out = []
-        if r.random() < 0.85:
-            s = r.uniform(8, 9.8)
-            out.append((s, s + r.uniform(0.6, 1.6), "market", "ped"))
-        if r.random() < 0.45:
-            s = r.uniform(14.5, 16.5)
-            out.append((s, s + r.uniform(1, 2.5), "errand", "ped"))
+        _maybe(out, r, 0.85, (8, 9.8), (0.6, 1.6), "market", "ped")
+        _maybe(out, r, 0.45, (14.5, 16.5), (1, 2.5), "errand", "ped")
         return out
 
     def _plan_retired_active(self, p: Person, d: int, wd: int, off: bool, r: random.Random) -> list:
@@ -999,12 +994,8 @@ class City:
         if r.random() < 0.85:
             s = 6.0 + 0.5 * (sunrise - 5.8) + r.uniform(-0.4, 1.2)
             out.append((s, s + r.uniform(0.8, 2.2), "market", "ped"))
-        if r.random() < 0.4:
-            s = r.uniform(9.5, 11)
-            out.append((s, s + r.uniform(0.5, 1.5), "garden", "compound"))
-        if r.random() < 0.5:
-            s = r.uniform(14.5, 16)
-            out.append((s, s + r.uniform(1, 2.5), "park", "ped"))
+        _maybe(out, r, 0.4, (9.5, 11), (0.5, 1.5), "garden", "compound")
+        _maybe(out, r, 0.5, (14.5, 16), (1, 2.5), "park", "ped")
         if p.sex == "F" and r.random() < 0.3:
             s = r.uniform(19, 19.6)
             out.append((s, s + r.uniform(1, 1.7), "square_dance", "ped"))
@@ -1012,32 +1003,20 @@ class City:
 
     def _plan_retired_home(self, p: Person, d: int, wd: int, off: bool, r: random.Random) -> list:
         out = []
-        if r.random() < 0.45:
-            s = r.uniform(8.5, 10.5)
-            out.append((s, s + r.uniform(0.4, 1.5), "market", "ped"))
-        if r.random() < 0.45:
-            s = r.uniform(15, 17)
-            out.append((s, s + r.uniform(0.3, 1.2), "garden", "compound"))
+        _maybe(out, r, 0.45, (8.5, 10.5), (0.4, 1.5), "market", "ped")
+        _maybe(out, r, 0.45, (15, 17), (0.3, 1.2), "garden", "compound")
         return out
 
     def _plan_frail(self, p: Person, d: int, wd: int, off: bool, r: random.Random) -> list:
         out = []
-        if r.random() < 0.12:
-            s = r.uniform(9, 11)
-            out.append((s, s + r.uniform(0.8, 2), "clinic", "ped"))
-        if r.random() < 0.25:
-            s = r.uniform(9.5, 16)
-            out.append((s, s + r.uniform(0.3, 0.8), "garden", "compound"))
+        _maybe(out, r, 0.12, (9, 11), (0.8, 2), "clinic", "ped")
+        _maybe(out, r, 0.25, (9.5, 16), (0.3, 0.8), "garden", "compound")
         return out
 
     def _plan_dementia(self, p: Person, d: int, wd: int, off: bool, r: random.Random) -> list:
         out = []
-        if r.random() < 0.35:
-            s = r.uniform(9, 10.5)
-            out.append((s, s + r.uniform(0.8, 1.8), "walk", "ped"))
-        if r.random() < 0.35:
-            s = r.uniform(15, 16.5)
-            out.append((s, s + r.uniform(0.4, 1.0), "garden", "compound"))
+        _maybe(out, r, 0.35, (9, 10.5), (0.8, 1.8), "walk", "ped")
+        _maybe(out, r, 0.35, (15, 16.5), (0.4, 1.0), "garden", "compound")
         return out
 
     def _plan_secondary(self, p: Person, d: int, wd: int, off: bool, r: random.Random) -> list:
@@ -1046,12 +1025,8 @@ class City:
             back = r.gauss(21.6, 0.15) if p.age >= 15 else r.gauss(17.6, 0.3)
             out.append((r.gauss(6.75, 0.1), back, "school", "ped"))
         else:
-            if r.random() < 0.6:
-                s = r.uniform(8.5, 14)
-                out.append((s, s + r.uniform(2, 3.5), "tutoring", "ped"))
-            if r.random() < 0.3:
-                s = r.uniform(15, 18)
-                out.append((s, s + r.uniform(1.5, 3), "friends", "ped"))
+            _maybe(out, r, 0.6, (8.5, 14), (2, 3.5), "tutoring", "ped")
+            _maybe(out, r, 0.3, (15, 18), (1.5, 3), "friends", "ped")
         return out
 
     def _clean(self, trips: list[Trip]) -> list[Trip]:
