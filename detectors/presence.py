@@ -135,6 +135,7 @@ class _Home:
     rises: int = 0  # mornings learned
     read_gap: float = INF  # the water meter's shortest gap between readings (s)
     read_gaps: int = 0  # gaps that taught it
+    sensed: bool = False  # a device has shown the resident at home (water, door, motion)
 
     __setstate__ = restore_slots
 
@@ -441,6 +442,7 @@ class Presence(DetectorBase):
                    moves: bool = True) -> None:
         """Activity at a one-person home at ``t`` (a reading covering ``since`` … ``t``)."""
         h = self._home(house)
+        h.sensed = True
         if h.born == INF:
             h.born = h.reset = t  # the home's history starts with its first sign
         if since > h.door_t:
@@ -633,6 +635,11 @@ class Presence(DetectorBase):
     def _learned_stay(self, p: _Person) -> _Plan | None:
         """The household's own line for this silence, pushed past a blind spell within it.
 
+        Only a home whose devices have shown the resident (water run, a door, motion)
+        has a silence of its own: in one seen only by a power meter (alive, not a sign)
+        the line would be the gaps between the resident's passes, and an afternoon at
+        home after the morning's market a stay_in every day. The fixed hours judge it.
+
         A home whose devices stopped reporting (a gateway's power, a network)
         showed nothing of the person: that part of the silence is unknown, so
         the line is judged only once the devices have reported again for
@@ -652,7 +659,7 @@ class Presence(DetectorBase):
         """
         h = self.homes.get(p.house or "")
         seen = p.last_seen
-        if h is None or self._left_unseen(h, p):
+        if h is None or not h.sensed or self._left_unseen(h, p):
             return None
         line = self._line(h.act, seen, h.born)
         if line is None and (line := self._young_line(h.act, seen, h.born)) is None:

@@ -835,3 +835,43 @@ def test_a_fall_in_a_home_with_a_daily_meter_is_found_at_its_first_dry_reading()
                           until=10 * DAY) if r[4] >= 3 * 24]
     assert got[0][:3] == ("stay_in", "p-1", "firing")
     assert (got[0][4], got[0][5]) == (7 * 24 + 1.65, 8 * 24 + 1.65)
+
+
+# ------------------------------------------------------------------ a power meter alone
+def power_only(days: int, fall_day: int | None = None) -> tuple[Presence, list[Event]]:
+    """A resident living alone whose home has only an hourly power meter (alive, not a
+    sign; no water meter, door or motion sensor). Every morning the market, 06:30–08:30,
+    every evening a walk, 19:40–20:40; in the first five days an errand at 10:00–11:00
+    too, then on odd days only (on even days at home from the market till the walk)."""
+    reg = Registry()
+    reg.put("houses", {"house_id": "h-5", "grid_id": "g-1", "registered_occupants": 1})
+    reg.put("persons", {"person_id": "p-5", "house_id": "h-5", "tags": "elderly_alone"})
+    reg.put("devices", {"device_id": "pw-5", "house_id": "h-5"})
+    reg.put("gates", {"gate_id": "gate-c", "grid_id": "g-1"})
+    evs: list[Event] = []
+    for d in range(days):
+        evs += [Iot(f"pw{d}-{h}", T0 + d * DAY + h * H, "pw-5", "power", 0.6)
+                for h in range(24)]
+        if fall_day is not None and d > fall_day:
+            continue
+        outings = [(6.5, 8.5)]
+        if d < 5 or d % 2:
+            outings.append((10.0, 11.0))
+        if d != fall_day:
+            outings.append((19.67, 20.67))
+        for a, b in outings:
+            evs += [gate(d * DAY + a * H, "p-5", "out"), gate(d * DAY + b * H, "p-5", "in")]
+    return Presence(PresenceConfig(utc_offset_h=0), reg), sorted(evs, key=lambda e: e.t)
+
+
+def test_a_home_seen_only_by_a_power_meter_is_judged_by_the_fixed_hours() -> None:
+    """Its passes are its only signs, so a "line" learned there is the gaps between them:
+    a morning at home after the market outlasted the line of the mornings out, and the
+    power meter's next report "proved" the silence (an independent city: up to eleven
+    stay_in episodes in three weeks for one resident). The fixed 24 h still find a fall."""
+    det, evs = power_only(21)
+    assert run(det, evs, until=21 * DAY) == []
+    det, evs = power_only(21, fall_day=15)
+    got = run(det, evs, until=21 * DAY)
+    assert got[0][:3] == ("stay_in", "p-5", "firing")
+    assert got[0][4:] == (15 * 24 + 11, 16 * 24 + 11)
