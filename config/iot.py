@@ -132,6 +132,11 @@ class SensorAnomalyConfig(Section):
         default=6.0, gt=0, description="spike test: robust deviations above the device's usual "
         "daily peak, on log scale for amounts (≥ 4.5× the usual peak). A Hampel identifier "
         "(Pearson 2002) with 6 instead of 3 for the same reason as cusum_h")
+    spike_gross: float = Field(
+        default=2.0, ge=1, description="a reading this many spike limits past the usual peak "
+        "counts at once, without `spike_readings` in a row: on log scale twice the limit is "
+        "≥ 20× the usual daily peak (a household water meter's 0.08 m³ hour → 1.6 m³), a burst "
+        "or a meter glitch, while a bath filled once stays under the limit itself")
     scale_floor: float = Field(
         default=0.25, ge=0, description="an hour's residual scale is at least this fraction of "
         "the device's all-hours scale: a few still nights must not make every use a departure")

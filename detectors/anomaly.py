@@ -422,7 +422,10 @@ class SensorAnomaly(DetectorBase):
 
     def _spiking(self, s: _Series, spec: AnomalyMetric, rate: float,
                  begin: float) -> tuple[float, float]:
-        """The spike statistic, held under its limit until ``spike_readings`` in a row."""
+        """The spike statistic, held under its limit until ``spike_readings`` in a row, or
+        ``spike_gross`` limits past it: persistence tells a burst pipe from a bath filled
+        once, but a reading twenty times anything the meter usually sees (a burst, or a
+        glitch billing 40 m³ in an hour) needs no second one."""
         u = self._spike(s, spec, rate)
         if u < 1.0:
             s.spike_n = 0
@@ -430,7 +433,8 @@ class SensorAnomaly(DetectorBase):
         s.spike_n += 1
         if s.spike_n == 1:
             s.spike_t = begin
-        return (u if s.spike_n >= spec.spike_readings else min(u, 0.99)), s.spike_t
+        held = s.spike_n < spec.spike_readings and u < self.config.spike_gross
+        return (min(u, 0.99) if held else u), s.spike_t
 
     def _spike(self, s: _Series, spec: AnomalyMetric, rate: float) -> float:
         """Upward spikes for all; downward ones only for levels (amounts dip by nature)."""

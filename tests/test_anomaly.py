@@ -144,6 +144,18 @@ def test_a_power_spike_fires_on_its_reading_and_resolves_on_the_next() -> None:
     assert got[0].evidence["rate_per_h"] == 25.0
 
 
+def test_one_gross_water_reading_fires_at_once_and_a_bath_filled_once_does_not() -> None:
+    """Water spikes need two readings in a row (a bath is one hour of heavy use, a burst
+    pipe goes on), but a reading twenty times the usual peak needs no second: an hourly
+    meter that billed 41.8 m³ in one hour (an independent city's glitch) was silent."""
+    got = run(water(random.Random(6), 21), "water",
+              lambda h, v: 41.8 if int(h) == ONSET else v)
+    assert [(d.status, *hours(d)) for d in got] == [
+        ("firing", "spike", ONSET - 1, ONSET), ("resolved", "spike", ONSET - 1, ONSET + 1)]
+    assert run(water(random.Random(6), 21), "water",
+               lambda h, v: v + 0.25 if int(h) == ONSET else v) == []
+
+
 def test_a_level_metric_drop_is_found_as_a_shift_or_as_a_spike() -> None:
     cfg = SensorAnomalyConfig(metrics=[AnomalyMetric(metric="temperature", reading="level",
                                                      direction="both", min_scale=0.2)])
