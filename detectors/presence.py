@@ -29,9 +29,12 @@ when the silence becomes too long for this person:
   (bounded by ``out_min_hours`` and the tag's ``out_hours``), ``long_absent``
   at ``absent_hours``; the earlier one opens the episode, and the silence then
   only raises its severity (``orange_hours``, ``red_hours``). Known to be
-  home, a person is never ``long_absent``. An outing begun with a household
-  member (their `out` at the same gate within minutes) is no wander: no
-  ``out_no_return``, and that member's `in` brings the person home too;
+  home, a person is never ``long_absent``, unless a grid counts their tag's
+  absence after an ``in`` too (``absent_after_in``, off by default: a key person
+  who left by a gap in the fence is inside by the passes). An outing
+  begun with a household member (their `out` at the same gate within minutes)
+  is no wander: no ``out_no_return``, and that member's `in` brings the person
+  home too;
 * ``no_usage`` for a watched one-person home: no water use, learned the same
   way, bounded by the published fixed window (waking hours only). It waits
   while the resident is out or in a stay_in/long_absent episode (that one
@@ -596,7 +599,7 @@ class Presence(DetectorBase):
             plans.append(self._out_plan(p, rule.out_hours))
         if p.where == IN and rule.stay_in_hours is not None:
             plans.append(self._stay_plan(p, rule.stay_in_hours))
-        if rule.absent_hours is not None and p.where != IN:
+        if rule.absent_hours is not None and (p.where != IN or rule.absent_after_in):
             plans.append(_Plan(seen + rule.absent_hours * HOUR, "long_absent", seen, "fixed",
                                rule.absent_hours))
         return min(plans, key=lambda x: x.due) if plans else None
@@ -1209,6 +1212,7 @@ def _combine(rules: list[TagRule]) -> TagRule | None:
 
     return TagRule(watch=True, stay_in_hours=least("stay_in_hours"),
                    out_hours=least("out_hours"), absent_hours=least("absent_hours"),
+                   absent_after_in=any(r.absent_after_in for r in rules),
                    severity=max((r.severity for r in rules), key=SEVERITY_RANK.get),
                    orange_hours=least("orange_hours"), red_hours=least("red_hours"))
 

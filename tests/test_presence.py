@@ -8,7 +8,7 @@ from collections import defaultdict
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config.presence import PresenceConfig
+from config.presence import PresenceConfig, TagOverride
 from detectors.base import SEVERITY_RANK, Decision
 from detectors.presence import Presence
 from gridwatch.events import Access, Event, Iot
@@ -187,6 +187,18 @@ def test_key_person_long_absent() -> None:
     got = run(detector(), evs, until=4 * DAY)
     assert got == [("long_absent", "p-4", "firing", "yellow", 9.0, 57.0),
                    ("long_absent", "p-4", "resolved", "yellow", 9.0, 70.0)]
+
+
+def test_a_grid_can_count_a_key_persons_absence_after_an_in_too() -> None:
+    """久未出现 is "not seen anywhere": a key person who slipped out by a gap in the fence
+    is inside by the passes, and by default never long_absent (a key person at home for two
+    days would be one too). A grid with such a fence sets ``absent_after_in``."""
+    evs = [gate(8 * H, "p-4", "out"), gate(9 * H, "p-4", "in"), gate(80 * H, "p-4", "out")]
+    assert run(detector(), evs, until=4 * DAY) == []
+    on = detector(grid_overrides={"g-2": {"key_person": TagOverride(absent_after_in=True)}})
+    assert run(on, evs, until=4 * DAY) == [
+        ("long_absent", "p-4", "firing", "yellow", 9.0, 57.0),
+        ("long_absent", "p-4", "resolved", "yellow", 9.0, 80.0)]
 
 
 def test_a_watched_elderly_resident_of_a_family_home_is_judged_by_absence_only() -> None:
