@@ -76,11 +76,10 @@ def _default_tags() -> dict[str, TagRule]:
     # the passes; counted after every `in`, thirteen simulated cities gave 14 such key
     # persons found for 72 false alarms, key persons home for two days). Not watched:
     # elderly, minor, disabled, whose rules apply when a grid watches them. elderly (not
-    # alone) has no stay_in:
-    # the family is home with them and the home's devices are the family's, so only passes
-    # could judge it, and staying in for two days is ordinary (watched city-wide with a
-    # 48 h stay_in: 380-500 false episodes per simulated city in three weeks; without it,
-    # none, and a vanished elderly resident is found at 72 h).
+    # alone) has no stay_in: the family is home with them and the home's devices are the
+    # family's, so only passes could judge it, and staying in for two days is ordinary
+    # (watched city-wide with a 48 h stay_in: 380-500 false episodes per simulated city in
+    # three weeks; without it, none, and a vanished elderly resident is found at 72 h).
     return {
         "elderly_alone": TagRule(watch=True, stay_in_hours=24, absent_hours=48,
                                  severity="orange", red_hours=24),
