@@ -187,6 +187,14 @@ class DeviceOfflineConfig(Section):
                                  description="never call a device offline sooner than this")
     min_reports: int = Field(default=6, ge=2,
                              description="inter-arrivals learned before a clock is judged")
+    early_reports: int = Field(
+        default=3, ge=2, description="fewer inter-arrivals do, this many or more (over "
+        "`min_history_s`), when each is within `early_tolerance` of the interval: a heartbeat "
+        "keeps exact time, and a daily one needs six days for `min_reports`, so a smoke "
+        "detector dead on its fourth day was never judged (silent for good, no alert)")
+    early_tolerance: float = Field(
+        default=0.05, gt=0, lt=1, description="share of the interval an early inter-arrival "
+        "may be off by: clocks, not people (event-driven arrivals differ by far more)")
     min_history_s: float = Field(default=86400.0, ge=0, description="and a day of them: the "
                                  "readings of one alarm are not a reporting schedule")
     max_irregularity: float = Field(

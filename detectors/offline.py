@@ -449,9 +449,9 @@ class DeviceOffline(DetectorBase):
 
     def _silence(self, clock: _Clock | None, last: float) -> float | None:
         """The silence ``clock`` allows, or ``None`` if it is not a live periodic clock."""
-        if clock is None or clock.n < self._min_reports \
-                or clock.t - clock.first < self._min_history_s \
-                or clock.dev > self._max_irregularity:
+        if clock is None or clock.t - clock.first < self._min_history_s \
+                or clock.dev > self._max_irregularity \
+                or (clock.n < self._min_reports and not self._exact(clock)):
             return None
         factor = self._factor(clock)
         if factor is None:
@@ -460,6 +460,17 @@ class DeviceOffline(DetectorBase):
         if clock.t + silence < last:
             return None  # this stream stopped while the device kept speaking: not liveness
         return silence
+
+    def _exact(self, clock: _Clock) -> bool:
+        """A young clock whose every inter-arrival so far is within ``early_tolerance`` of
+        its interval: a device's own timer (a heartbeat), judged before ``min_reports``.
+        Otherwise a device that dies in its first days (a daily heartbeat's sixth) is
+        never judged, and never found."""
+        n, iv = clock.n, clock.iv
+        if n < self.config.early_reports:
+            return False
+        tol = self.config.early_tolerance * iv
+        return all(abs(x - iv) <= tol for x in clock.ring[:n])
 
     def _factor(self, clock: _Clock) -> float | None:
         """Reports missed before a deadline: enough that lost reports alone reach it with

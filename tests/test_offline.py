@@ -78,6 +78,22 @@ def test_a_smoke_detector_offline_is_yellow() -> None:
     assert [(d.status, d.severity) for d in got] == [("firing", "yellow")]
 
 
+def test_a_daily_heartbeat_that_dies_on_its_fourth_day_is_still_found() -> None:
+    """Six inter-arrivals (``min_reports``) take a daily heartbeat six days: a smoke
+    detector that died on its fourth (an independent city's) was never judged, and never
+    found. Three exact ones (``early_reports``) judge it; three gaps a person made,
+    however regular, are not a timer's."""
+    beats = [Iot(f"hb{d}", T0 + d * 24 * H + 40.0 * (d % 2), "sm-1", "heartbeat", 1.0)
+             for d in range(4)]
+    got = play(detector(), beats, 20 * 24 * H)
+    assert brief(got) == [("firing", "device", "sm-1", 72.011, 155.972)]  # 3.5 × (24 h - 40 s)
+    assert got[0].evidence["judged_by"] == "heartbeat" and got[0].severity == "blue"
+    assert play(detector(early_reports=6), beats, 20 * 24 * H) == []
+    opened = [Iot(f"d{d}", T0 + d * 24 * H + (0.0, 2400.0, -1800.0, 900.0)[d] + 7 * H,
+                  "dr-1", "heartbeat", 1.0) for d in range(4)]
+    assert play(detector(), opened, 20 * 24 * H) == []
+
+
 @given(st.integers(0, 10_000))
 @settings(max_examples=15, deadline=None, derandomize=True)
 def test_jitter_and_lost_packets_are_not_an_outage(seed: int) -> None:
