@@ -513,6 +513,13 @@ class City:
             return t0 + int(r.gauss(m, s) * H)
 
         out = []
+
+        def maybe(share, m, s, lo, hi):
+            """On ``share`` of days an outing from about ``m`` h, lasting ``lo``-``hi`` h."""
+            if r.random() < share:
+                a = N(m, s)
+                out.append((a, a + int(r.uniform(lo, hi) * H)))
+
         work = wd < 5 or (wd == 5 and r.random() < 0.3)
         if prof == 'commuter':
             if work:
@@ -552,9 +559,7 @@ class City:
         elif prof == 'night_switched':
             a = N(22.8, 0.6)
             out.append((a, a + int(r.gauss(6.0, 0.8) * H)))
-            if r.random() < 0.3:
-                o = N(16.2, 0.4)
-                out.append((o, o + int(r.uniform(0.3, 1.0) * H)))
+            maybe(0.3, 16.2, 0.4, 0.3, 1.0)
         elif prof == 'student':
             if wd < 5 and not storm:
                 out.append((N(7.25, 0.12), N(17.2, 0.5)))
@@ -565,28 +570,17 @@ class City:
                 if r.random() < 0.85:
                     a = N(6.15, 0.35)
                     out.append((a, a + int(max(0.6, r.gauss(2.3, 0.6)) * H)))
-                if r.random() < 0.35:
-                    a = N(9.8, 0.3)
-                    out.append((a, a + int(r.uniform(0.6, 1.2) * H)))
-                if r.random() < 0.55:
-                    a = N(19.6, 0.3)
-                    out.append((a, a + int(r.uniform(0.7, 1.5) * H)))
+                maybe(0.35, 9.8, 0.3, 0.6, 1.2)
+                maybe(0.55, 19.6, 0.3, 0.7, 1.5)
         elif prof == 'homebody':
             if not storm:
-                if r.random() < 0.5:
-                    a = N(8.9, 0.6)
-                    out.append((a, a + int(r.uniform(0.5, 1.6) * H)))
-                if r.random() < 0.2:
-                    a = N(19.5, 0.3)
-                    out.append((a, a + int(r.uniform(0.4, 1.0) * H)))
+                maybe(0.5, 8.9, 0.6, 0.5, 1.6)
+                maybe(0.2, 19.5, 0.3, 0.4, 1.0)
         elif prof == 'carer_home':
             if not storm:
-                if r.random() < 0.8:
-                    a = N(8.9, 0.4)
-                    out.append((a, a + int(r.uniform(0.8, 1.5) * H)))
-                if wd < 5 and r.random() < 0.6:
-                    a = N(16.3, 0.2)
-                    out.append((a, a + int(r.uniform(0.7, 1.2) * H)))
+                maybe(0.8, 8.9, 0.4, 0.8, 1.5)
+                if wd < 5:
+                    maybe(0.6, 16.3, 0.2, 0.7, 1.2)
         return out
 
     def _leisure(self, t0, k, storm):
