@@ -213,6 +213,16 @@ class PresenceConfig(Section):
         "unrecognised face), so the home's own lines (learned and waking stay_in, learned "
         "no_usage) wait for them and the fixed hours stay the outer bound. Needs a motion "
         "sensor; 0 turns it off")
+    motion_pair_minutes: float = Field(
+        default=10.0, ge=0, description="a motion sensor's trigger shows the resident up "
+        "and about only with another motion of the home within this: someone walking sets "
+        "a PIR off again within a minute or two, while lone triggers an hour apart are "
+        "someone lying still in its view (a fall the sensor still sees), a draught or a pet. "
+        "Judged per home once it has sent motion_pair_learn motions, and only in a home whose "
+        "motions mostly come in pairs (a sensor that sends one summary an hour counts every "
+        "one). 0 turns it off")
+    motion_pair_learn: int = Field(default=50, ge=1, description="motions of a home before "
+                                   "its lone ones are told apart")
     outing_habit_share: float = Field(
         default=1 / 3, gt=0, le=1, description="a silence at home begun within an hour of "
         "when the lone resident goes out on at least this share of days may be an outing "

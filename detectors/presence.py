@@ -75,6 +75,8 @@ MISSED_PRIOR_N = 20.0  # outings the prior share of missed exits weighs as
 CADENCE_GAPS = 3  # gaps between a meter's readings before its cadence is trusted
 SAME_READ_S = 60.0  # readings closer than this are one report (a resend, a split message)
 COVERED = "covered"  # a quiet spell reported by raising the home's open no_usage
+LONE_MEMORY = 200  # the share of a home's lone motions follows its last ~200 motions
+ISOLATED_MAX = 0.5  # more isolated than this: a sensor that reports seldom; all count
 
 
 @dataclass(slots=True)
@@ -139,6 +141,10 @@ class _Home:
     read_gap: float = INF  # the water meter's shortest gap between readings (s)
     read_gaps: int = 0  # gaps that taught it
     sensed: bool = False  # a device has shown the resident at home (water, door, motion)
+    motions: int = 0  # motions reported (counted to LONE_MEMORY)
+    isolated: float = 0.0  # share of recent motions with no other near them, either side
+    lone_last: bool = False  # the newest motion had none just before it
+    faint_t: float = -INF  # newest lone motion (someone still in the sensor's view)
 
     __setstate__ = restore_slots
 
@@ -198,7 +204,7 @@ class Presence(DetectorBase):
     observe_filters = True  # observe routes the event itself and drops what has no key
     _not_state = ("config", "registry", "metrics", "_rules", "_off", "_tz", "_night",
                   "_water_tags", "_metrics", "_live", "_blind", "_grace", "_trip_s",
-                  "_with_s", "_door_exit_s",
+                  "_with_s", "_door_exit_s", "_pair_s", "_pair_learn",
                   "_known_at", "_rule_of", "_resident_of", "_watched_out_of")
 
     def __init__(self, config: PresenceConfig, registry: Registry) -> None:
@@ -226,6 +232,8 @@ class Presence(DetectorBase):
         self._trip_s = config.same_trip_minutes * 60
         self._with_s = config.accompanied_minutes * 60
         self._door_exit_s = config.door_exit_minutes * 60
+        self._pair_s = config.motion_pair_minutes * 60
+        self._pair_learn = config.motion_pair_learn
         self._metrics = frozenset(config.activity_metrics) | {"water"} | self._live | (
             {"power"} if config.power_active_kwh_per_h else set())
         self.metrics = self._metrics
@@ -401,8 +409,42 @@ class Presence(DetectorBase):
             if ev.metric == "door":  # (before the sign: its plan sees the opening)
                 h.door_t = max(h.door_t, t)
             elif ev.metric == "motion":
-                h.motion_t = max(h.motion_t, t)
+                prev, h.motion_t = h.motion_t, max(h.motion_t, t)
+                if self._lone_motion(h, t, prev):
+                    self._faint(house, h, t, out)
+                    return
             self._home_sign(house, t, t, out)
+
+    def _lone_motion(self, h: _Home, t: float, prev: float) -> bool:
+        """A motion with no other of the home within ``motion_pair_minutes``, in a home whose
+        motions mostly come with others: someone lying still in the sensor's view, not up.
+
+        Someone walking about sets a PIR off again within a minute or two; a fallen
+        resident who moves a limb now and then sets it off once an hour, and counted as
+        signs those triggers kept the home from ever falling silent (the third
+        independent city's falls and sick beds the motion sensor still saw: 85-90 % of
+        their motions lone, against 9 % of everyday ones). A sensor that reports seldom
+        (one summary an hour) has mostly isolated motions: there every one counts.
+        """
+        if not self._pair_s:
+            return False
+        lone = not 0.0 < abs(t - prev) <= self._pair_s
+        if h.motions:  # the one before had none before it and none since: isolated
+            h.isolated += (float(h.lone_last and lone) - h.isolated) / h.motions
+        h.motions, h.lone_last = min(h.motions + 1, LONE_MEMORY), lone
+        return lone and h.motions > self._pair_learn and h.isolated <= ISOLATED_MAX
+
+    def _faint(self, house: str, h: _Home, t: float, out: list[Decision]) -> None:
+        """A lone motion: someone inside, though not up (no door exit, no sign). During a
+        stay_in it makes the silence ambiguous, a fall in the sensor's view or a sick bed,
+        so the water's own alert is no longer held behind the person's (``_held``)."""
+        if t > h.door_t:
+            h.inside_t = max(h.inside_t, t)
+        h.faint_t = max(h.faint_t, t)
+        if h.held and not self._held(h, self.persons[h.pid]):
+            h.held = False
+            self._schedule(HOME, house, h.queued, self._home_next(house, h))
+            self._home_overdue(house, h, t, out)
 
     def _water(self, house: str, h: _Home, ev: Iot, out: list[Decision]) -> None:
         nu, t = self.config.no_usage, ev.t
@@ -1107,7 +1149,7 @@ class Presence(DetectorBase):
                    out: list[Decision]) -> None:
         """No water since ``plan.start``: alert unless the resident's situation explains it."""
         p = self.persons[h.pid]
-        if p.ep_kind or p.confirm or p.where == OUT:
+        if self._held(h, p):
             h.held = True  # a stay_in/absence covers this, or they are out: judged on return
             return
         if h.last_read < plan.due:
@@ -1120,6 +1162,14 @@ class Presence(DetectorBase):
                          "rule": plan.how, "threshold_hours": round(plan.limit_h, 1),
                          "window_m3": nu.volume_m3}
         out.append(self._home_decision(house, h, "firing", t, {}))
+
+    def _held(self, h: _Home, p: _Person) -> bool:
+        """The resident's own episode or outing covers the water's silence: one situation,
+        one alert. Not a stay_in whose silence a motion sensor still saw faintly (lone
+        motions): a fall in its view or a sick bed, the water's alert goes too."""
+        if p.confirm or p.where == OUT:
+            return True
+        return bool(p.ep_kind) and not (p.ep_kind == "stay_in" and h.faint_t > p.ep_start)
 
     def _home_wake(self, house: str, h: _Home, t: float, out: list[Decision]) -> None:
         """The meter reports again (no use): judge the silence it proves."""

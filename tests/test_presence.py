@@ -887,3 +887,56 @@ def test_a_home_seen_only_by_a_power_meter_is_judged_by_the_fixed_hours() -> Non
     got = run(det, evs, until=21 * DAY)
     assert got[0][:3] == ("stay_in", "p-5", "firing")
     assert got[0][4:] == (15 * 24 + 11, 16 * 24 + 11)
+
+
+# ------------------------------------------------------------------ a fall the PIR still sees
+def walking_days(days: int) -> list[Event]:
+    """Up and about 7-22: the motion sensor fires twice within minutes, water each hour."""
+    evs: list[Event] = []
+    for d in range(days):
+        for h in range(7, 22):
+            evs += [motion(d * DAY + (h + .2) * H), motion(d * DAY + (h + .25) * H),
+                    water(d * DAY + (h + .5) * H, 0.01)]
+    return evs
+
+
+def fallen_in_view(day: int) -> list[Event]:
+    """Day ``day``: the morning as usual, a fall at 12:40 in the sensor's view, then a limb
+    moved now and then: one trigger every 50 minutes, no water, until the next noon."""
+    evs = [e for e in walking_days(day + 1) if e.t < T0 + day * DAY + 12.5 * H]
+    evs += [motion(day * DAY + 12.67 * H + k * 50 * 60) for k in range(29)]
+    return sorted(evs, key=lambda e: e.t)
+
+
+def test_a_fall_the_motion_sensor_still_sees_is_found_by_the_home_s_line() -> None:
+    """Lone triggers an hour apart are someone lying still, not someone up: the learned
+    line finds the fall within hours (counted as signs, they kept the home from ever
+    falling silent, and the third independent city's such falls waited for the water)."""
+    got = run(detector(), fallen_in_view(10), until=11 * DAY + 13 * H)
+    firing = [r for r in got if r[0] == "stay_in" and r[2] == "firing"]
+    assert firing and firing[0][1] == "p-1"
+    assert firing[0][4] == 10 * 24 + 12.25 and firing[0][5] <= 10 * 24 + 16.5
+    assert not [r for r in got if r[0] == "stay_in" and r[2] == "resolved"]
+    off = run(detector(motion_pair_minutes=0), fallen_in_view(10), until=11 * DAY + 13 * H)
+    assert not [r for r in off if r[0] == "stay_in"]
+
+
+def test_a_sensor_that_reports_one_motion_an_hour_is_counted_in_full() -> None:
+    """Its motions are all lone (a summary an hour, a long hold-off): they stay signs, so
+    an active resident raises nothing there."""
+    evs = [e for e in routine(14) if not e.event_id.startswith("w")]
+    assert run(detector(), evs, until=14 * DAY) == []
+
+
+def test_a_sick_bed_the_motion_sensor_sees_faintly_raises_the_water_alert_too() -> None:
+    """No water and a lone motion every 80 minutes from the morning on: the person is not
+    up (stay_in), and the water's own alert goes too, since the silence is ambiguous (a
+    sick bed, a fall in view). A silence with no motion at all stays one alert."""
+    before = [e for e in walking_days(11) if e.t < T0 + 10 * DAY + 8 * H]
+    dry = [water(10 * DAY + h * H, 0.0) for h in range(8, 34)]  # the meter reads on, zero
+    faint = [motion(10 * DAY + 8.5 * H + k * 80 * 60) for k in range(20)]
+    got = run(detector(), sorted(before + dry + faint, key=lambda e: e.t), until=11 * DAY + 10 * H)
+    first = {r[0]: r[5] for r in reversed(got) if r[2] == "firing"}
+    assert set(first) == {"stay_in", "no_usage"} and first["no_usage"] < 10 * 24 + 12
+    got = run(detector(), sorted(before + dry, key=lambda e: e.t), until=11 * DAY + 10 * H)
+    assert {r[0] for r in got} == {"stay_in"}
