@@ -214,13 +214,15 @@ class PresenceConfig(Section):
         "no_usage) wait for them and the fixed hours stay the outer bound. Needs a motion "
         "sensor; 0 turns it off")
     motion_pair_minutes: float = Field(
-        default=10.0, ge=0, description="a motion sensor's trigger shows the resident up "
-        "and about only with another motion of the home within this: someone walking sets "
-        "a PIR off again within a minute or two, while lone triggers an hour apart are "
-        "someone lying still in its view (a fall the sensor still sees), a draught or a pet. "
-        "Judged per home once it has sent motion_pair_learn motions, and only in a home whose "
-        "motions mostly come in pairs (a sensor that sends one summary an hour counts every "
-        "one). 0 turns it off")
+        default=30.0, ge=0, description="a motion sensor's trigger shows the resident up "
+        "and about only with another motion of the home within this: someone up sets a PIR "
+        "off again within minutes, and within half an hour even when busy elsewhere (the "
+        "kitchen, the toilet), while lone triggers further apart are someone lying still in "
+        "its view (a fall the sensor still sees), a draught or a pet. 10 min also dropped "
+        "the sparse motion of homes where the person is mostly out of view (falls found up "
+        "to 1.5 h later). Judged per home once it has sent motion_pair_learn motions, and "
+        "only in a home whose motions mostly come with others (a sensor that sends one "
+        "summary an hour counts every one). 0 turns it off")
     motion_pair_learn: int = Field(default=50, ge=1, description="motions of a home before "
                                    "its lone ones are told apart")
     outing_habit_share: float = Field(
