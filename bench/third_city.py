@@ -1730,12 +1730,9 @@ class City:
         hit = nr.random(self.NS) < p
         idx = np.nonzero(hit)[0]
         offs = nr.integers(0, SLOT, len(idx))
-        batt = dv.battery
         for s, o in zip(idx.tolist(), offs.tolist(), strict=True):
             self.iot(dv, self.T0 + s * SLOT + o, 'motion', 1)
-        for k in range(self.D * 24):
-            batt -= 0.0002
-            self.iot(dv, self.T0 + k * H + dv.offset, 'heartbeat', 1, battery=batt)
+        self.hourly_heartbeats(dv, 0.0002)
 
     def emit_door(self, h, act):
         r = self.r
@@ -1749,9 +1746,13 @@ class City:
                     times += [t, t + r.randrange(40, 200)]
         for t in sorted(times):
             self.iot(dv, t + r.randrange(-20, 20), 'door', 1)
+        self.hourly_heartbeats(dv, 0.0001)
+
+    def hourly_heartbeats(self, dv, drain):
+        """A battery sensor's hourly heartbeat, its battery lower by ``drain`` each time."""
         batt = dv.battery
         for k in range(self.D * 24):
-            batt -= 0.0001
+            batt -= drain
             self.iot(dv, self.T0 + k * H + dv.offset, 'heartbeat', 1, battery=batt)
 
     def emit_gas(self, h, act):
