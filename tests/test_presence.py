@@ -891,13 +891,9 @@ def test_a_home_seen_only_by_a_power_meter_is_judged_by_the_fixed_hours() -> Non
 
 # ------------------------------------------------------------------ a fall the PIR still sees
 def walking_days(days: int) -> list[Event]:
-    """Up and about 7-22: the motion sensor fires twice within minutes, water each hour."""
-    evs: list[Event] = []
-    for d in range(days):
-        for h in range(7, 22):
-            evs += [motion(d * DAY + (h + .2) * H), motion(d * DAY + (h + .25) * H),
-                    water(d * DAY + (h + .5) * H, 0.01)]
-    return evs
+    """Up and about 7-22 (the routine), the motion sensor firing twice within minutes."""
+    again = [motion(d * DAY + (h + .2) * H) for d in range(days) for h in range(7, 22)]
+    return sorted(routine(days) + again, key=lambda e: e.t)
 
 
 def fallen_in_view(day: int) -> list[Event]:
