@@ -205,7 +205,8 @@ class Presence(DetectorBase):
     _not_state = ("config", "registry", "metrics", "_rules", "_off", "_tz", "_night",
                   "_water_tags", "_metrics", "_live", "_blind", "_grace", "_trip_s",
                   "_with_s", "_door_exit_s", "_pair_s", "_pair_learn",
-                  "_known_at", "_rule_of", "_resident_of", "_watched_out_of")
+                  "_known_at", "_rule_of", "_resident_of", "_watched_out_of",
+                  "_grids", "_grids_at")
 
     def __init__(self, config: PresenceConfig, registry: Registry) -> None:
         self.config = config
@@ -221,6 +222,10 @@ class Presence(DetectorBase):
         self._rule_of: dict[str, TagRule | None] = {}
         self._resident_of: dict[str, str] = {}  # "" for nobody
         self._watched_out_of: dict[str, tuple[str, ...]] = {}  # residents with an out rule
+        # the watched homes of each grid, for the water supply's census; kept up as homes
+        # are added, built again after a restore or a registry change
+        self._grids: dict[str, list[_Home]] = {}
+        self._grids_at: tuple[int, int] = (0, registry.changes)
         self._off = config.utc_offset_h * HOUR
         self._tz = timezone(timedelta(hours=config.utc_offset_h))
         nu = config.no_usage
@@ -990,7 +995,53 @@ class Presence(DetectorBase):
             pid = self._resident(house)
             assert pid is not None
             h = self.homes[house] = _Home(pid, born=INF)
+            if self._grids_at == (len(self.homes) - 1, self.registry.changes):
+                self._grids.setdefault(self.registry.house_grid(house) or "", []).append(h)
+                self._grids_at = (len(self.homes), self.registry.changes)
         return h
+
+    def _grid_homes(self, house: str) -> list[_Home]:
+        """The watched homes of ``house``'s grid (itself among them)."""
+        if self._grids_at != (len(self.homes), self.registry.changes):
+            self._grids.clear()
+            for key, h in self.homes.items():
+                self._grids.setdefault(self.registry.house_grid(key) or "", []).append(h)
+            self._grids_at = (len(self.homes), self.registry.changes)
+        return self._grids.get(self.registry.house_grid(house) or "", [])
+
+    def _supply_off(self, house: str, h: _Home, t: float) -> bool:
+        """No water anywhere in the grid: its other watched homes, whose meters report and
+        whose habits would have run water ``supply_expected`` times in the last
+        ``supply_hours``, ran none. A planned outage or a burst main dries every home at
+        once; the residents did not all fall together.
+
+        Homes whose resident is out or already in an episode, whose meters send only use
+        (their silence proves nothing) or that reported before the span's middle are not
+        asked; a use in any other home says the water runs.
+        """
+        nu = self.config.no_usage
+        if not nu.supply_expected:
+            return False
+        span = nu.supply_hours * HOUR
+        since = t - span
+        hours = range(hour_index(since, self._off), hour_index(t, self._off) + 1)
+        expected = 0.0
+        for other in self._grid_homes(house):
+            if other is h:
+                continue
+            if other.use_last > since:
+                return False
+            p = self.persons.get(other.pid)
+            if (other.taps is None or not other.zeros or other.nu_sev or p is None
+                    or p.where == OUT or p.ep_kind or other.last_read < t - span / 2):
+                continue
+            dry = 1.0
+            for k in hours:
+                start = k * HOUR - self._off
+                part = (min(start + HOUR, t) - max(start, since)) / HOUR
+                dry *= 1.0 - min(other.taps.share(k, 0), 1.0) * part
+            expected += 1.0 - dry
+        return expected >= nu.supply_expected
 
     def _learn_act(self, h: _Home, p: _Person, t: float) -> None:
         """A sign at ``t`` ends the home silence since the last one: learn its length.
@@ -1154,6 +1205,9 @@ class Presence(DetectorBase):
             return
         if h.last_read < plan.due:
             h.waiting_meter = True  # the meter proves no use only up to its last reading
+            return
+        if self._supply_off(house, h, t):
+            h.reset = max(h.reset, t)  # dry for the grid's reason: counted from the supply
             return
         nu = self.config.no_usage
         h.nu_start, h.nu_t = plan.start, t

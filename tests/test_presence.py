@@ -936,3 +936,56 @@ def test_a_sick_bed_the_motion_sensor_sees_faintly_raises_the_water_alert_too() 
     assert set(first) == {"stay_in", "no_usage"} and first["no_usage"] < 10 * 24 + 12
     got = run(detector(), sorted(before + dry, key=lambda e: e.t), until=11 * DAY + 10 * H)
     assert {r[0] for r in got} == {"stay_in"}
+
+
+def estate(homes: int = 6, **changes: object) -> Presence:
+    """``homes`` one-person homes of one grid, each with a motion sensor and a water meter."""
+    reg = Registry()
+    for k in range(1, homes + 1):
+        reg.put("houses", {"house_id": f"h-{k}", "grid_id": "g-1", "registered_occupants": 1})
+        reg.put("persons", {"person_id": f"p-{k}", "house_id": f"h-{k}",
+                            "tags": "elderly_alone"})
+        for dev in ("mo", "wm"):
+            reg.put("devices", {"device_id": f"{dev}-{k}", "house_id": f"h-{k}"})
+    return Presence(PresenceConfig(utc_offset_h=0, **changes), reg)  # type: ignore[arg-type]
+
+
+def estate_days(days: int, homes: int = 6, off: tuple[float, float] = (0.0, 0.0),
+                dry: dict[int, float] | None = None) -> list[Event]:
+    """Every resident up 07-22 (motion at :15), the meters reading hourly at :45 (10 L in
+    waking hours, zero at night). No water anywhere in the ``off`` hours (since T0), nor
+    in home k from ``dry[k]`` on."""
+    evs: list[Event] = []
+    for k in range(1, homes + 1):
+        stop = (dry or {}).get(k, float("inf"))
+        for hour in range(days * 24):
+            t = hour * H
+            if 7 <= hour % 24 < 22:
+                evs.append(Iot(f"m{k}-{hour}", T0 + t + 900, f"mo-{k}", "motion", 1.0))
+            read = t + 2700
+            used = 7 <= hour % 24 < 22 and not off[0] <= read / H < off[1] and read / H < stop
+            evs.append(Iot(f"w{k}-{hour}", T0 + read, f"wm-{k}", "water", 0.01 if used else 0.0))
+    return sorted(evs, key=lambda e: e.t)
+
+
+def test_a_water_outage_across_the_grid_is_not_six_residents_without_water() -> None:
+    """Day 9's supply is off from 09:00 to 15:00 in every home of the grid (a planned
+    outage): no no_usage, where each home's learned line fired at 11:45 (and resolved at
+    15:45). A resident who stays dry after the water is back is found 1 h 45 min after it
+    came back (16:45); a home dry alone from 08:00 is found at 10:45, as before.
+    ``supply_expected: 0`` turns the census off."""
+    outage = (9 * 24 + 9, 9 * 24 + 15)
+    got = run(estate(), estate_days(10, off=outage), until=10 * DAY)
+    assert [r for r in got if r[0] == "no_usage"] == []
+    off = run(estate(no_usage={"supply_expected": 0}), estate_days(10, off=outage),
+              until=10 * DAY)
+    assert sorted(r[1] for r in off if r[0] == "no_usage" and r[2] == "firing") == \
+        [f"h-{k}" for k in range(1, 7)]
+    assert {(r[2], r[5]) for r in off if r[0] == "no_usage"} == \
+        {("firing", 9 * 24 + 11.75), ("resolved", 9 * 24 + 15.75)}
+    sick = run(estate(), estate_days(10, off=outage, dry={1: 9 * 24 + 8}), until=10 * DAY)
+    assert [(r[1], r[2], r[5]) for r in sick if r[0] == "no_usage"] == \
+        [("h-1", "firing", 9 * 24 + 16.75)]
+    alone = run(estate(), estate_days(10, dry={1: 9 * 24 + 8}), until=10 * DAY)
+    assert [(r[1], r[2], r[5]) for r in alone if r[0] == "no_usage"] == \
+        [("h-1", "firing", 9 * 24 + 10.75)]
