@@ -128,10 +128,12 @@ class NoUsageConfig(Section):
         "share of days: the morning kettle missed, not an afternoon that is quiet now and "
         "then. 0 = off")
     supply_expected: float = Field(
-        default=3.0, ge=0, description="the grid's water is off (a planned outage, a burst "
+        default=6.0, ge=0, description="the grid's water is off (a planned outage, a burst "
         "main) when its other watched homes, whose meters report and whose own habits would "
         "have run water this many times in the last supply_hours, ran none: a home's silence "
-        "then says nothing of its resident, and it counts from the supply's return. 0 = off")
+        "then says nothing of its resident, and it counts from the supply's return. None of "
+        "6 expected uses comes by chance about once in 400 (e^-6; 3: 1 in 20, met once in "
+        "a simulated city). 0 = off")
     supply_hours: float = Field(default=2.0, gt=0, description="the recent span the grid's "
                                 "homes are judged over")
 

@@ -38,10 +38,13 @@ when the silence becomes too long for this person:
 * ``no_usage`` for a watched one-person home: no water use, learned the same
   way, bounded by the published fixed window (waking hours only). It waits
   while the resident is out or in a stay_in/long_absent episode (that one
-  says more). A stay_in whose silence began before the open no_usage fired
-  opens as well (nothing since: a fall after a dry morning is still a fall);
-  one whose silence began after it (seen since, then quiet again: a sick
-  resident dozing) raises the no_usage episode instead of opening another.
+  says more), and while the grid's water is off (none of its other watched
+  homes ran any where their habits expected several uses: a planned outage);
+  a learned stay_in of a home its water meter sees waits then too. A stay_in
+  whose silence began before the open no_usage fired opens as well (nothing
+  since: a fall after a dry morning is still a fall); one whose silence began
+  after it (seen since, then quiet again: a sick resident dozing) raises the
+  no_usage episode instead of opening another.
   After a stay_in ends, the water's learned line counts from its end but the
   fixed window still from the last use: seen moving again and still dry is
   the sick resident no_usage is for; not before ``silence_min_hours`` after
@@ -527,7 +530,9 @@ class Presence(DetectorBase):
                  if x and x.due <= t and not self._unproved(p, x)]
         if plans:
             plan, p.confirm = plans[0], False
-            self._open(h.pid, p, _Plan(t, "stay_in", plan.start, plan.how, plan.limit_h), out)
+            if not self._water_blind(house, h, t):
+                self._open(h.pid, p, _Plan(t, "stay_in", plan.start, plan.how, plan.limit_h),
+                           out)
             self._schedule(PERSON, h.pid, p.queued, self._person_next(h.pid, p))
 
     # ------------------------------------------------------------ persons
@@ -886,8 +891,20 @@ class Presence(DetectorBase):
     def _open_or_wait(self, pid: str, p: _Person, plan: _Plan, out: list[Decision]) -> None:
         if self._unproved(p, plan):
             p.confirm = True  # the fixed hours stay scheduled as the outer bound
-        else:
+        elif plan.how == "fixed" or p.house is None or p.house not in self.homes \
+                or not self._water_blind(p.house, self.homes[p.house], plan.due):
             self._open(pid, p, plan, out)
+
+    def _water_blind(self, house: str, h: _Home, t: float) -> bool:
+        """The grid's water is off (:meth:`_supply_off`) and this home's meter is one of
+        its signs: its learned lines, water among their signs, cannot judge the silence.
+        It is a blind spell of the water, judged once the home has reported for
+        ``blind_hours`` after it and never learned; the fixed hours stay the bound."""
+        if h.use_last == -INF or "water" not in self.config.activity_metrics \
+                or not self._supply_off(house, h, t):
+            return False
+        h.back = max(h.back, t)
+        return True
 
     def _line(self, line: SilenceLine, since: float, born: float,
               days: float | None = None) -> float | None:
@@ -1015,9 +1032,10 @@ class Presence(DetectorBase):
         ``supply_hours``, ran none. A planned outage or a burst main dries every home at
         once; the residents did not all fall together.
 
-        Homes whose resident is out or already in an episode, whose meters send only use
-        (their silence proves nothing) or that reported before the span's middle are not
-        asked; a use in any other home says the water runs.
+        Asked are homes with a water meter whose devices report steadily (zero readings,
+        heartbeats) and reported in the span's second half, so that their silence is
+        proved; not those whose resident is out or already in an episode. A use in any
+        other home says the water runs.
         """
         nu = self.config.no_usage
         if not nu.supply_expected:
@@ -1032,8 +1050,8 @@ class Presence(DetectorBase):
             if other.use_last > since:
                 return False
             p = self.persons.get(other.pid)
-            if (other.taps is None or not other.zeros or other.nu_sev or p is None
-                    or p.where == OUT or p.ep_kind or other.last_read < t - span / 2):
+            if (other.taps is None or not other.steady or other.nu_sev or p is None
+                    or p.where == OUT or p.ep_kind or other.heard < t - span / 2):
                 continue
             dry = 1.0
             for k in hours:

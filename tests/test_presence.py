@@ -938,7 +938,7 @@ def test_a_sick_bed_the_motion_sensor_sees_faintly_raises_the_water_alert_too() 
     assert {r[0] for r in got} == {"stay_in"}
 
 
-def estate(homes: int = 6, **changes: object) -> Presence:
+def estate(homes: int = 8, **changes: object) -> Presence:
     """``homes`` one-person homes of one grid, each with a motion sensor and a water meter."""
     reg = Registry()
     for k in range(1, homes + 1):
@@ -950,17 +950,17 @@ def estate(homes: int = 6, **changes: object) -> Presence:
     return Presence(PresenceConfig(utc_offset_h=0, **changes), reg)  # type: ignore[arg-type]
 
 
-def estate_days(days: int, homes: int = 6, off: tuple[float, float] = (0.0, 0.0),
-                dry: dict[int, float] | None = None) -> list[Event]:
-    """Every resident up 07-22 (motion at :15), the meters reading hourly at :45 (10 L in
-    waking hours, zero at night). No water anywhere in the ``off`` hours (since T0), nor
-    in home k from ``dry[k]`` on."""
+def estate_days(days: int, homes: int = 8, off: tuple[float, float] = (0.0, 0.0),
+                dry: dict[int, float] | None = None, moving: bool = True) -> list[Event]:
+    """Every resident up 07-22 (motion at :15 where ``moving``), the meters reading hourly
+    at :45 (10 L in waking hours, zero at night). No water anywhere in the ``off`` hours
+    (since T0), nor in home k from ``dry[k]`` on."""
     evs: list[Event] = []
     for k in range(1, homes + 1):
         stop = (dry or {}).get(k, float("inf"))
         for hour in range(days * 24):
             t = hour * H
-            if 7 <= hour % 24 < 22:
+            if moving and 7 <= hour % 24 < 22:
                 evs.append(Iot(f"m{k}-{hour}", T0 + t + 900, f"mo-{k}", "motion", 1.0))
             read = t + 2700
             used = 7 <= hour % 24 < 22 and not off[0] <= read / H < off[1] and read / H < stop
@@ -968,19 +968,24 @@ def estate_days(days: int, homes: int = 6, off: tuple[float, float] = (0.0, 0.0)
     return sorted(evs, key=lambda e: e.t)
 
 
-def test_a_water_outage_across_the_grid_is_not_six_residents_without_water() -> None:
+def test_a_water_outage_across_the_grid_is_not_every_resident_without_water() -> None:
     """Day 9's supply is off from 09:00 to 15:00 in every home of the grid (a planned
-    outage): no no_usage, where each home's learned line fired at 11:45 (and resolved at
-    15:45). A resident who stays dry after the water is back is found 1 h 45 min after it
-    came back (16:45); a home dry alone from 08:00 is found at 10:45, as before.
-    ``supply_expected: 0`` turns the census off."""
+    outage): no no_usage, where each of its eight homes' learned line fired at 11:45
+    (and resolved at 15:45). A resident who stays dry after the water is back is found
+    1 h 45 min after it came back (16:45); a home dry alone from 08:00 is found at 10:45,
+    as before.
+    ``supply_expected: 0`` turns the census off. Four homes are too few to tell an
+    outage from chance (three others, about three uses expected): each fires."""
     outage = (9 * 24 + 9, 9 * 24 + 15)
     got = run(estate(), estate_days(10, off=outage), until=10 * DAY)
     assert [r for r in got if r[0] == "no_usage"] == []
+    few = run(estate(4), estate_days(10, homes=4, off=outage), until=10 * DAY)
+    assert sorted(r[1] for r in few if r[0] == "no_usage" and r[2] == "firing") == \
+        [f"h-{k}" for k in range(1, 5)]
     off = run(estate(no_usage={"supply_expected": 0}), estate_days(10, off=outage),
               until=10 * DAY)
     assert sorted(r[1] for r in off if r[0] == "no_usage" and r[2] == "firing") == \
-        [f"h-{k}" for k in range(1, 7)]
+        [f"h-{k}" for k in range(1, 9)]
     assert {(r[2], r[5]) for r in off if r[0] == "no_usage"} == \
         {("firing", 9 * 24 + 11.75), ("resolved", 9 * 24 + 15.75)}
     sick = run(estate(), estate_days(10, off=outage, dry={1: 9 * 24 + 8}), until=10 * DAY)
@@ -989,3 +994,22 @@ def test_a_water_outage_across_the_grid_is_not_six_residents_without_water() -> 
     alone = run(estate(), estate_days(10, dry={1: 9 * 24 + 8}), until=10 * DAY)
     assert [(r[1], r[2], r[5]) for r in alone if r[0] == "no_usage"] == \
         [("h-1", "firing", 9 * 24 + 10.75)]
+
+
+def test_a_water_outage_does_not_make_homes_seen_only_by_their_water_a_stay_in() -> None:
+    """Homes whose only device is the water meter: the same outage went silent in all of
+    them, and each one's learned line made it a stay_in by 11:45. Its water off for the
+    grid's reason, a home is blind, as when its devices stop reporting: judged once the
+    water has run again, and never learned. A resident who stopped at 08:00 (found at
+    10:45 on a day without an outage) is found 1 h 45 min after the supply is back."""
+    outage = (9 * 24 + 9, 9 * 24 + 15)
+    quiet = estate_days(10, off=outage, moving=False)
+    assert [r for r in run(estate(), quiet, until=10 * DAY) if r[0] == "stay_in"] == []
+    off = run(estate(no_usage={"supply_expected": 0}), quiet, until=10 * DAY)
+    assert sorted(r[1] for r in off if r[0] == "stay_in" and r[2] == "firing") == \
+        [f"p-{k}" for k in range(1, 9)]
+    fallen = estate_days(11, off=outage, dry={1: 9 * 24 + 8}, moving=False)
+    got = [(r[1], r[2], r[4], r[5]) for r in run(estate(), fallen, until=11 * DAY)
+           if r[0] == "stay_in"]
+    assert got[0] == ("p-1", "firing", 9 * 24 + 7.75, 9 * 24 + 16.75)
+    assert {r[0] for r in got} == {"p-1"}
