@@ -125,6 +125,7 @@ class _Home:
     use_last: float = -INF  # newest water use (time of its reading)
     vols: list[tuple[float, float]] = field(default_factory=list)  # recent uses ≥ volume
     reset: float = -INF  # the water silence counts from here at the earliest
+    supply_t: float = -INF  # the grid's water last found off: the silence is judged from here
     covered: float = -INF  # a stay_in reported the silence up to here
     nu_start: float = 0.0
     nu_t: float = 0.0
@@ -1098,8 +1099,8 @@ class Presence(DetectorBase):
     def _learn_water(self, h: _Home, t: float) -> None:
         """A water use at ``t`` ends the water silence counted from its anchor."""
         anchor = max(h.use_last, h.reset)
-        if h.born == INF or anchor == -INF or t <= anchor or h.nu_sev:
-            return
+        if h.born == INF or anchor == -INF or t <= anchor or h.nu_sev or h.supply_t > anchor:
+            return  # (a gap through the grid's outage says nothing of this home's habits)
         p = self.persons.get(h.pid)
         if p is not None and p.where == OUT:
             return
@@ -1146,7 +1147,9 @@ class Presence(DetectorBase):
             return None
         nu = self.config.no_usage
         anchor = max(h.vol_anchor(nu.volume_m3), h.reset)
-        fixed = waking_deadline(anchor, nu.window_hours, self._night, self._off)
+        # the grid's water was off since: judged from then, reported from the last use
+        fixed = waking_deadline(max(anchor, h.supply_t), nu.window_hours, self._night,
+                                self._off)
         seen = max(h.use_last, h.reset)
         if h.covered > anchor:  # a stay_in reported part of this dry spell
             seen = max(seen, h.covered)
@@ -1156,26 +1159,27 @@ class Presence(DetectorBase):
             fixed = max(fixed, waking_deadline(seen, self.config.silence_min_hours,
                                                self._night, self._off))
         plans = [_Plan(fixed, "no_usage", anchor, "fixed", nu.window_hours)]
-        line = self._line(h.water, seen, h.born)
+        judged = max(seen, h.supply_t)
+        line = self._line(h.water, judged, h.born)
         p = self.persons[h.pid]  # (a missed exit silences the taps as it does the home)
         due: float | None = None
         if self._left_unseen(h, p):
             pass  # out by an exit no reader recorded: the fixed window is the bound
         elif line is not None:
-            due = seen + max(line, self._usual_outing(p, seen)) * HOUR
+            due = judged + max(line, self._usual_outing(p, judged)) * HOUR
             wake = waking_deadline(due, 0.0, self._night, self._off)
             if wake > due:  # no water at night proves nothing: judge again by the morning's line
                 morning = self._line(h.water, wake, h.born)
                 due = wake + (morning if morning is not None else nu.window_hours) * HOUR
         else:  # a young home: its waking line, from the morning if begun at night
-            wake = waking_deadline(seen, 0.0, self._night, self._off)
+            wake = waking_deadline(judged, 0.0, self._night, self._off)
             young = self._young_line(h.water, wake, h.born)
             due = None if young is None else wake + max(young,
                                                         self._usual_outing(p, wake)) * HOUR
         if due is not None:
-            due = max(due, self._after_habit(h, seen))
+            due = max(due, self._after_habit(h, judged))
         if due is not None and due < fixed:
-            plans.append(_Plan(due, "no_usage", seen, "learned", (due - seen) / HOUR))
+            plans.append(_Plan(due, "no_usage", seen, "learned", (due - judged) / HOUR))
         return min(plans, key=lambda x: x.due)
 
     def _home_next(self, house: str, h: _Home) -> float | None:
@@ -1225,7 +1229,7 @@ class Presence(DetectorBase):
             h.waiting_meter = True  # the meter proves no use only up to its last reading
             return
         if self._supply_off(house, h, t):
-            h.reset = max(h.reset, t)  # dry for the grid's reason: counted from the supply
+            h.supply_t = max(h.supply_t, t)  # dry for the grid's reason: judged from now
             return
         nu = self.config.no_usage
         h.nu_start, h.nu_t = plan.start, t
@@ -1233,6 +1237,8 @@ class Presence(DetectorBase):
         h.nu_evidence = {"last_water_use": self._iso(h.use_last) if h.use_last > -INF else None,
                          "rule": plan.how, "threshold_hours": round(plan.limit_h, 1),
                          "window_m3": nu.volume_m3}
+        if h.supply_t > plan.start:  # the threshold counted from the grid's water coming back
+            h.nu_evidence["grid_water_off_at"] = self._iso(h.supply_t)
         out.append(self._home_decision(house, h, "firing", t, {}))
 
     def _held(self, h: _Home, p: _Person) -> bool:

@@ -323,7 +323,8 @@ def _no_usage_zh(d: Decision, who: str, lang: str) -> str:
     if d.status == "resolved":
         return f"独居老人住户 {who} 已恢复用水或有人出入（{_fmt(ev.get('hours'))} 小时）"
     still = "，期间亦无居家活动" if ev.get("activity_silent_hours") else ""
-    return f"独居老人住户 {who} {_fmt(ev.get('hours'))} 小时未用水{still}{_basis(ev, lang)}"
+    off = "，其间网格停水，阈值自恢复供水起计" if ev.get("grid_water_off_at") else ""
+    return f"独居老人住户 {who} {_fmt(ev.get('hours'))} 小时未用水{still}{off}{_basis(ev, lang)}"
 
 
 @template("no_usage", "en")
@@ -332,4 +333,6 @@ def _no_usage_en(d: Decision, who: str, lang: str) -> str:
     if d.status == "resolved":
         return f"house {who}: water or the resident seen again after {_fmt(ev.get('hours'))} h"
     still = ", and no activity at home" if ev.get("activity_silent_hours") else ""
-    return f"house {who}: no water for {_fmt(ev.get('hours'))} h{still}{_basis(ev, lang)}"
+    off = ", the grid's water off meanwhile (the line counts from its return)" \
+        if ev.get("grid_water_off_at") else ""
+    return f"house {who}: no water for {_fmt(ev.get('hours'))} h{still}{off}{_basis(ev, lang)}"

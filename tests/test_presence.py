@@ -13,6 +13,7 @@ from detectors.base import SEVERITY_RANK, Decision
 from detectors.presence import Presence
 from gridwatch.events import Access, Event, Iot
 from gridwatch.registry import Registry
+from sinks.summary import summarize
 
 H = 3600.0
 DAY = 24 * H
@@ -972,8 +973,9 @@ def test_a_water_outage_across_the_grid_is_not_every_resident_without_water() ->
     """Day 9's supply is off from 09:00 to 15:00 in every home of the grid (a planned
     outage): no no_usage, where each of its eight homes' learned line fired at 11:45
     (and resolved at 15:45). A resident who stays dry after the water is back is found
-    1 h 45 min after it came back (16:45); a home dry alone from 08:00 is found at 10:45,
-    as before.
+    1 h 45 min after it came back (16:45), the alert counting the hours since the last
+    use and saying when the grid was last found dry; a home dry alone from 08:00 is
+    found at 10:45, as before.
     ``supply_expected: 0`` turns the census off. Four homes are too few to tell an
     outage from chance (three others, about three uses expected): each fires."""
     outage = (9 * 24 + 9, 9 * 24 + 15)
@@ -988,9 +990,14 @@ def test_a_water_outage_across_the_grid_is_not_every_resident_without_water() ->
         [f"h-{k}" for k in range(1, 9)]
     assert {(r[2], r[5]) for r in off if r[0] == "no_usage"} == \
         {("firing", 9 * 24 + 11.75), ("resolved", 9 * 24 + 15.75)}
-    sick = run(estate(), estate_days(10, off=outage, dry={1: 9 * 24 + 8}), until=10 * DAY)
-    assert [(r[1], r[2], r[5]) for r in sick if r[0] == "no_usage"] == \
-        [("h-1", "firing", 9 * 24 + 16.75)]
+    sick = estate()
+    got = run(sick, estate_days(10, off=outage, dry={1: 9 * 24 + 8}), until=10 * DAY)
+    assert [r[1:] for r in got if r[0] == "no_usage"] == \
+        [("h-1", "firing", "yellow", 9 * 24 + 7.75, 9 * 24 + 16.75)]  # dry since 07:45
+    alert = sick._home_decision("h-1", sick.homes["h-1"], "firing", T0 + 9 * DAY + 16.75 * H, {})
+    assert alert.evidence["grid_water_off_at"].endswith("T13:45:00+00:00")
+    assert alert.evidence["threshold_hours"] == 3.0  # its own line, from the water's return
+    assert "9 小时未用水，其间网格停水" in summarize(alert, [], "zh-CN")
     alone = run(estate(), estate_days(10, dry={1: 9 * 24 + 8}), until=10 * DAY)
     assert [(r[1], r[2], r[5]) for r in alone if r[0] == "no_usage"] == \
         [("h-1", "firing", 9 * 24 + 10.75)]
