@@ -1020,3 +1020,21 @@ def test_a_water_outage_does_not_make_homes_seen_only_by_their_water_a_stay_in()
            if r[0] == "stay_in"]
     assert got[0] == ("p-1", "firing", 9 * 24 + 7.75, 9 * 24 + 16.75)
     assert {r[0] for r in got} == {"p-1"}
+
+
+def test_the_supply_census_survives_a_restore() -> None:
+    """A worker restarted from its checkpoint on the outage's morning still counts the
+    grid's homes: the index of homes by grid is rebuilt, not checkpointed. (Counted
+    over an empty index, each of the eight fired.)"""
+    outage = (9 * 24 + 9, 9 * 24 + 15)
+    evs = estate_days(10, off=outage)
+    det = estate()
+    run(det, [e for e in evs if e.t < T0 + 9 * DAY + 8 * H], until=9 * DAY + 8 * H)
+    twin = estate()
+    twin.restore(det.snapshot())
+    out: list[Decision] = []
+    for ev in [e for e in evs if e.t >= T0 + 9 * DAY + 8 * H]:
+        out += twin.advance(ev.t - 300) + twin.observe(ev)
+    out += twin.advance(T0 + 10 * DAY)
+    assert [d for d in out if d.kind == "no_usage"] == []
+    assert len(twin._grid_homes("h-1")) == 8
