@@ -1043,7 +1043,11 @@ class Presence(DetectorBase):
             return False
         span = nu.supply_hours * HOUR
         since = t - span
-        hours = range(hour_index(since, self._off), hour_index(t, self._off) + 1)
+        # each clock hour the span touches, with the share of it inside the span
+        hours: list[tuple[int, float]] = []
+        for k in range(hour_index(since, self._off), hour_index(t, self._off) + 1):
+            start = k * HOUR - self._off
+            hours.append((k, (min(start + HOUR, t) - max(start, since)) / HOUR))
         expected = 0.0
         for other in self._grid_homes(house):
             if other is h:
@@ -1055,9 +1059,7 @@ class Presence(DetectorBase):
                     or p.where == OUT or p.ep_kind or other.heard < t - span / 2):
                 continue
             dry = 1.0
-            for k in hours:
-                start = k * HOUR - self._off
-                part = (min(start + HOUR, t) - max(start, since)) / HOUR
+            for k, part in hours:
                 dry *= 1.0 - min(other.taps.share(k, 0), 1.0) * part
             expected += 1.0 - dry
         return expected >= nu.supply_expected
