@@ -531,7 +531,7 @@ class Presence(DetectorBase):
                  if x and x.due <= t and not self._unproved(p, x)]
         if plans:
             plan, p.confirm = plans[0], False
-            if not self._water_blind(house, h, t):
+            if not self._water_blind(house, t):
                 self._open(h.pid, p, _Plan(t, "stay_in", plan.start, plan.how, plan.limit_h),
                            out)
             self._schedule(PERSON, h.pid, p.queued, self._person_next(h.pid, p))
@@ -892,17 +892,17 @@ class Presence(DetectorBase):
     def _open_or_wait(self, pid: str, p: _Person, plan: _Plan, out: list[Decision]) -> None:
         if self._unproved(p, plan):
             p.confirm = True  # the fixed hours stay scheduled as the outer bound
-        elif plan.how == "fixed" or p.house is None or p.house not in self.homes \
-                or not self._water_blind(p.house, self.homes[p.house], plan.due):
+        elif plan.how == "fixed" or not self._water_blind(p.house, plan.due):
             self._open(pid, p, plan, out)
 
-    def _water_blind(self, house: str, h: _Home, t: float) -> bool:
+    def _water_blind(self, house: str | None, t: float) -> bool:
         """The grid's water is off (:meth:`_supply_off`) and this home's meter is one of
         its signs: its learned lines, water among their signs, cannot judge the silence.
         It is a blind spell of the water, judged once the home has reported for
         ``blind_hours`` after it and never learned; the fixed hours stay the bound."""
-        if h.use_last == -INF or "water" not in self.config.activity_metrics \
-                or not self._supply_off(house, h, t):
+        h = self.homes.get(house) if house else None
+        if house is None or h is None or h.use_last == -INF \
+                or "water" not in self.config.activity_metrics or not self._supply_off(house, h, t):
             return False
         h.back = max(h.back, t)
         return True
