@@ -1014,17 +1014,19 @@ class Presence(DetectorBase):
             assert pid is not None
             h = self.homes[house] = _Home(pid, born=INF)
             if self._grids_at == (len(self.homes) - 1, self.registry.changes):
-                self._grids.setdefault(self.registry.house_grid(house) or "", []).append(h)
-                self._grids_at = (len(self.homes), self.registry.changes)
+                self._index_home(house, h)  # the index was whole: keep it so
         return h
+
+    def _index_home(self, house: str, h: _Home) -> None:
+        self._grids.setdefault(self.registry.house_grid(house) or "", []).append(h)
+        self._grids_at = (len(self.homes), self.registry.changes)
 
     def _grid_homes(self, house: str) -> list[_Home]:
         """The watched homes of ``house``'s grid (itself among them)."""
         if self._grids_at != (len(self.homes), self.registry.changes):
             self._grids.clear()
             for key, h in self.homes.items():
-                self._grids.setdefault(self.registry.house_grid(key) or "", []).append(h)
-            self._grids_at = (len(self.homes), self.registry.changes)
+                self._index_home(key, h)
         return self._grids.get(self.registry.house_grid(house) or "", [])
 
     def _supply_off(self, house: str, h: _Home, t: float) -> bool:
